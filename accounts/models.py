@@ -1,0 +1,368 @@
+"""Patient accounts: practices and their policy, patients, accounts, encounters, claims, the ledger."""
+
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from accounts.money import ZERO
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone")
+
+
+class Practice(models.Model):
+    """A client physician practice, with the collection policy the office applies for it."""
+
+    code = models.SlugField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    state = models.CharField(max_length=2, help_text="Two-letter state; selects probate rules.")
+    target_collection_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("95.00"), help_text="Percent."
+    )
+    small_balance_threshold = models.DecimalField(**MONEY, default=Decimal("10.00"))
+    small_balance_min_age_days = models.PositiveIntegerField(default=120)
+    statement_cycle_days = models.PositiveIntegerField(default=30)
+    statement_grace_days = models.PositiveIntegerField(
+        default=30, help_text="Days after the date of service before a patient balance is past due."
+    )
+    final_notice_after_days = models.PositiveIntegerField(default=90)
+    plan_min_installment = models.DecimalField(**MONEY, default=Decimal("25.00"))
+    plan_max_months = models.PositiveIntegerField(default=24)
+    plan_min_down_payment_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    plan_grace_days = models.PositiveIntegerField(default=15)
+    plan_default_missed_count = models.PositiveIntegerField(default=2)
+    writeoff_limit_management = models.DecimalField(
+        **MONEY, default=Decimal("500.00"), help_text="Managers approve up to this; Directors above."
+    )
+    # Reg F (12 CFR 1006.14(b)(2)): 7 attempts in 7 days is the safe harbour; some states are
+    # stricter (Massachusetts 940 CMR 7.04: 2 in 7 days), so the cap is per practice.
+    call_cap_count = models.PositiveIntegerField(default=7)
+    call_cap_days = models.PositiveIntegerField(default=7)
+    claim_followup_days = models.PositiveIntegerField(default=45)
+    follows_501r = models.BooleanField(
+        default=False, help_text="Non-profit hospital rules (IRS 501(r)) for extraordinary actions."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("work_practice", "Work the practice's accounts")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class AddressFields(models.Model):
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        abstract = True
+
+    ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code")
+
+    @property
+    def address_display(self) -> str:
+        parts = [self.address_line1, self.address_line2, f"{self.city}, {self.state} {self.postal_code}"]
+        return ", ".join(p for p in parts if p and p.strip(", "))
+
+
+class Patient(AddressFields):
+    """A person treated at a practice. Names, contact and address are the demographics group."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "X", "Other"
+        UNKNOWN = "U", "Unknown"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+    medical_record_number = models.CharField(max_length=30)
+    first_name = models.CharField(max_length=100)
+    middle_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = models.CharField(max_length=20, blank=True, help_text="Digits only.")
+    email = models.EmailField(blank=True)
+    ssn = models.CharField(max_length=11, blank=True, help_text="Full identifier: Director only.")
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    address_is_bad = models.BooleanField(default=False, help_text="Returned mail; mailings suppressed.")
+    deceased_on = models.DateField(null=True, blank=True)
+    chart_notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # PostgreSQL also has trigram indexes on UPPER(last_name) and UPPER(first_name) for
+    # substring search at 1M patients (migration accounts 0002).
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "medical_record_number"], name="patient_mrn_unique_per_practice")
+        ]
+        indexes = [
+            models.Index(Upper("last_name"), Upper("first_name"), name="patient_name_upper"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+            models.Index(fields=["phone"], name="patient_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        middle = f" {self.middle_name[:1]}." if self.middle_name else ""
+        return f"{self.first_name}{middle} {self.last_name}"
+
+
+class AddressHistory(AddressFields):
+    """Every address a patient has had, newest last; corrections never overwrite history."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="address_history")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    reason = models.CharField(max_length=200, blank=True)
+    was_bad = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["patient", "recorded_at"]
+        verbose_name_plural = "address history"
+
+
+class Guarantor(AddressFields):
+    """The person responsible for paying (the patient, a parent, a spouse...)."""
+
+    class Relationship(models.TextChoices):
+        SELF = "self", "Self"
+        PARENT = "parent", "Parent"
+        SPOUSE = "spouse", "Spouse"
+        GUARDIAN = "guardian", "Legal guardian"
+        OTHER = "other", "Other"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="guarantors")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    relationship = models.CharField(max_length=10, choices=Relationship.choices, default=Relationship.SELF)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Guarantor {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PatientAccount(models.Model):
+    """One patient's balance at one practice: what reps work. Balances are kept equal to the ledger."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAYMENT_PLAN = "payment_plan", "Payment plan"
+        HOLD = "hold", "On hold"
+        AGENCY = "agency", "At agency"
+        CLOSED = "closed", "Closed"
+
+    class InsuranceType(models.TextChoices):
+        COMMERCIAL = "commercial", "Commercial"
+        MEDICARE = "medicare", "Medicare"
+        MEDICAID = "medicaid", "Medicaid"
+        SELF_PAY = "self_pay", "Self-pay"
+        WORKERS_COMP = "workers_comp", "Workers' comp"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="accounts")
+    account_number = models.CharField(max_length=30)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accounts")
+    guarantor = models.ForeignKey(Guarantor, on_delete=models.PROTECT, related_name="accounts")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    hold_reason = models.CharField(max_length=30, blank=True)
+    primary_insurance = models.CharField(max_length=20, choices=InsuranceType.choices, default=InsuranceType.COMMERCIAL)
+    payer_name = models.CharField(max_length=100, blank=True)
+    assigned_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_accounts"
+    )
+    follow_up_on = models.DateField(null=True, blank=True)
+    patient_balance = models.DecimalField(**MONEY, default=ZERO)
+    insurance_balance = models.DecimalField(**MONEY, default=ZERO)
+    last_patient_payment_on = models.DateField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic lock: bumped on every change.")
+    opened_on = models.DateField(default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "account_number"], name="account_number_unique_per_practice"),
+            models.CheckConstraint(
+                condition=~Q(status="hold") | ~Q(hold_reason=""), name="account_on_hold_has_reason"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account_number"], name="account_number"),
+            models.Index(fields=["practice", "status", "-patient_balance"], name="account_practice_status_bal"),
+            models.Index(fields=["assigned_rep", "follow_up_on"], name="account_rep_follow_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Account {self.account_number}"
+
+    @property
+    def total_balance(self):
+        return self.patient_balance + self.insurance_balance
+
+
+class Encounter(models.Model):
+    """A visit: what aging is measured from (date of service)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="encounters")
+    date_of_service = models.DateField()
+    rendering_provider = models.CharField(max_length=100)
+    rendering_provider_npi = models.CharField(max_length=10, blank=True)
+    place_of_service = models.CharField(max_length=2, default="11", help_text="CMS place-of-service code.")
+    diagnosis_codes = models.JSONField(default=list, blank=True, help_text="ICD-10-CM codes, primary first.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "date_of_service"], name="encounter_account_dos")]
+
+    def __str__(self) -> str:
+        return f"Encounter {self.pk} on {self.date_of_service}"
+
+
+class ChargeLine(models.Model):
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="charge_lines")
+    procedure_code = models.CharField(max_length=5, help_text="CPT or HCPCS.")
+    modifiers = models.CharField(max_length=11, blank=True, help_text="Up to four, comma separated.")
+    units = models.PositiveIntegerField(default=1)
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="charge_line_amount_not_negative")]
+
+
+class Claim(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        PARTIALLY_PAID = "partial", "Partially paid"
+        DENIED = "denied", "Denied"
+        APPEALED = "appealed", "Appealed"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="claims")
+    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="claims")
+    payer_name = models.CharField(max_length=100)
+    payer_id = models.CharField(max_length=20, blank=True)
+    payer_claim_number = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    billed_amount = models.DecimalField(**MONEY)
+    paid_amount = models.DecimalField(**MONEY, default=ZERO)
+    submitted_on = models.DateField()
+    adjudicated_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "submitted_on"], name="claim_status_submitted")]
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CHECKED_IN = "checked_in", "Checked in"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+        COMPLETED = "completed", "Completed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    provider = models.CharField(max_length=100)
+    location = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+
+    class Meta:
+        indexes = [models.Index(fields=["practice", "starts_at"], name="appointment_practice_start")]
+
+
+class Transaction(models.Model):
+    """One ledger row. Append-only: the database refuses UPDATE and DELETE (see migration 0002).
+
+    Each row moves the account's two stored balances by `patient_amount` and `insurance_amount`
+    (signed; a charge is positive, a payment negative). A correction is a reversal row that
+    negates the row it points at; a row can be reversed once.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        INSURANCE_PAYMENT = "insurance_payment", "Insurance payment"
+        CONTRACTUAL_ADJUSTMENT = "contractual_adjustment", "Contractual adjustment"
+        TRANSFER_TO_PATIENT = "transfer_to_patient", "Transfer to patient responsibility"
+        PATIENT_PAYMENT = "patient_payment", "Patient payment"
+        REFUND = "refund", "Refund"
+        WRITE_OFF = "write_off", "Write-off"
+        AGENCY_PAYMENT = "agency_payment", "Agency payment"
+        BAD_DEBT_RECOVERY = "bad_debt_recovery", "Bad-debt recovery"
+        REVERSAL = "reversal", "Reversal"
+
+    class PaymentMethod(models.TextChoices):
+        CASH = "cash", "Cash"
+        CHECK = "check", "Check"
+        CARD = "card", "Card (processor reference)"
+        MONEY_ORDER = "money_order", "Money order"
+        EFT = "eft", "EFT / ERA"
+
+    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="transactions")
+    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    patient_amount = models.DecimalField(**MONEY, default=ZERO)
+    insurance_amount = models.DecimalField(**MONEY, default=ZERO)
+    effective_on = models.DateField(help_text="The transaction date: what as-of reports use.")
+    posted_at = models.DateTimeField(default=timezone.now)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    payment_method = models.CharField(max_length=12, choices=PaymentMethod.choices, blank=True)
+    reference = models.CharField(
+        max_length=80, blank=True, help_text="Check number, processor reference, or import key (idempotency)."
+    )
+    write_off_reason = models.CharField(max_length=30, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["effective_on", "id"]
+        indexes = [
+            models.Index(fields=["account", "effective_on"], name="transaction_account_date"),
+            models.Index(fields=["encounter"], name="transaction_encounter"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(patient_amount=0) | ~Q(insurance_amount=0), name="transaction_moves_money"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="transaction_reversal_points_at_original",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "reference"], condition=~Q(reference=""), name="transaction_reference_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"

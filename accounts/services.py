@@ -1,0 +1,272 @@
+"""Every change to patient accounts: lock, check, change, audit, in one transaction."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import AddressHistory, Patient, PatientAccount, Transaction
+from accounts.money import ZERO, to_money
+from accounts.validators import refuse_card_numbers
+from collections_app.access import FieldGroup
+from collections_app.audit import audit_record
+from collections_app.errors import ApplicationError
+from collections_app.models import AuditEvent
+
+Kind = Transaction.Kind
+
+# Which way each kind may move each balance: "+" only increases, "-" only decreases, "0" untouched,
+# "±" either. A posting outside its rule is refused; corrections are reversals, never edits.
+POSTING_RULES: dict[str, tuple[str, str]] = {
+    Kind.CHARGE: ("+", "+"),
+    Kind.INSURANCE_PAYMENT: ("0", "-"),
+    Kind.CONTRACTUAL_ADJUSTMENT: ("0", "±"),
+    Kind.TRANSFER_TO_PATIENT: ("+", "-"),
+    Kind.PATIENT_PAYMENT: ("-", "0"),
+    Kind.REFUND: ("+", "0"),
+    Kind.WRITE_OFF: ("-", "-"),
+    Kind.AGENCY_PAYMENT: ("-", "0"),
+    Kind.BAD_DEBT_RECOVERY: ("+", "0"),
+}
+NEEDS_ENCOUNTER = {Kind.CHARGE, Kind.TRANSFER_TO_PATIENT, Kind.INSURANCE_PAYMENT, Kind.CONTRACTUAL_ADJUSTMENT}
+PATIENT_PAYMENT_KINDS = {Kind.PATIENT_PAYMENT, Kind.AGENCY_PAYMENT}
+
+MESSAGE_WRONG_DIRECTION = "A {kind} cannot {verb} the {balance} balance."
+MESSAGE_NO_AMOUNT = "Enter an amount other than zero."
+MESSAGE_NEEDS_ENCOUNTER = "A {kind} must name the encounter (date of service) it belongs to."
+MESSAGE_ENCOUNTER_ELSEWHERE = "That encounter belongs to another account."
+MESSAGE_TRANSFER_UNBALANCED = "A transfer to patient responsibility moves the same amount out of insurance."
+MESSAGE_NEEDS_METHOD = "Choose how the payment was made."
+MESSAGE_NEEDS_REASON = "A write-off needs a reason."
+MESSAGE_REFERENCE_REUSED = "Reference {reference} was already used on this account for a different posting."
+MESSAGE_ALREADY_REVERSED = "This transaction has already been reversed."
+MESSAGE_CANNOT_REVERSE_REVERSAL = "A reversal cannot be reversed; post the transaction again instead."
+MESSAGE_STALE = "Someone else changed this record while you were editing. Reload and try again."
+
+
+def _check_direction(kind: str, balance: str, amount: Decimal, rule: str) -> None:
+    allowed = (
+        (rule == "+" and amount >= 0) or (rule == "-" and amount <= 0) or (rule == "0" and amount == 0) or rule == "±"
+    )
+    if not allowed:
+        verb = "change" if rule == "0" else ("decrease" if rule == "+" else "increase")
+        raise ApplicationError(
+            MESSAGE_WRONG_DIRECTION.format(kind=Kind(kind).label.lower(), verb=verb, balance=balance),
+            field=f"{balance}_amount",
+        )
+
+
+def _lock_account(account_id: int) -> PatientAccount:
+    # The row lock serialises postings to one account, so the stored balances move by exactly the
+    # sum of the rows written under it (SQLite: IMMEDIATE transactions serialise all writers).
+    return PatientAccount.objects.select_for_update().get(pk=account_id)
+
+
+def _apply_to_balances(account: PatientAccount, rows: list[Transaction]) -> None:
+    patient_delta = sum((row.patient_amount for row in rows), ZERO)
+    insurance_delta = sum((row.insurance_amount for row in rows), ZERO)
+    changes = {
+        "patient_balance": F("patient_balance") + patient_delta,
+        "insurance_balance": F("insurance_balance") + insurance_delta,
+        "version": F("version") + 1,
+    }
+    paid_on = [row.effective_on for row in rows if row.kind in PATIENT_PAYMENT_KINDS]
+    if paid_on:
+        latest = max(paid_on)
+        if account.last_patient_payment_on is None or latest > account.last_patient_payment_on:
+            changes["last_patient_payment_on"] = latest
+    PatientAccount.objects.filter(pk=account.pk).update(**changes)
+
+
+@transaction.atomic
+def transaction_post(
+    *,
+    acting_user,
+    account_id: int,
+    kind: str,
+    patient_amount: Decimal | str = ZERO,
+    insurance_amount: Decimal | str = ZERO,
+    effective_on: date | None = None,
+    encounter_id: int | None = None,
+    payment_method: str = "",
+    reference: str = "",
+    memo: str = "",
+    write_off_reason: str = "",
+) -> Transaction:
+    """Post one ledger row and move the stored balances with it.
+
+    Posting again with the same `reference` on the same account returns the first row (imports and
+    retried requests are idempotent); the same reference with different amounts is refused.
+    """
+    if kind not in POSTING_RULES:
+        raise ApplicationError("Choose a transaction type that can be posted.", field="kind")
+    patient_amount, insurance_amount = to_money(patient_amount), to_money(insurance_amount)
+    if patient_amount == 0 and insurance_amount == 0:
+        raise ApplicationError(MESSAGE_NO_AMOUNT, field="patient_amount")
+    patient_rule, insurance_rule = POSTING_RULES[kind]
+    _check_direction(kind, "patient", patient_amount, patient_rule)
+    _check_direction(kind, "insurance", insurance_amount, insurance_rule)
+    if kind == Kind.TRANSFER_TO_PATIENT and patient_amount != -insurance_amount:
+        raise ApplicationError(MESSAGE_TRANSFER_UNBALANCED, field="insurance_amount")
+    if kind in NEEDS_ENCOUNTER and encounter_id is None:
+        raise ApplicationError(MESSAGE_NEEDS_ENCOUNTER.format(kind=Kind(kind).label.lower()), field="encounter")
+    if kind == Kind.PATIENT_PAYMENT and not payment_method:
+        raise ApplicationError(MESSAGE_NEEDS_METHOD, field="payment_method")
+    if kind == Kind.WRITE_OFF and not write_off_reason:
+        raise ApplicationError(MESSAGE_NEEDS_REASON, field="write_off_reason")
+    refuse_card_numbers("reference", reference)
+    refuse_card_numbers("memo", memo)
+
+    account = _lock_account(account_id)
+    if encounter_id is not None and not account.encounters.filter(pk=encounter_id).exists():
+        raise ApplicationError(MESSAGE_ENCOUNTER_ELSEWHERE, field="encounter")
+    if reference:
+        existing = Transaction.objects.filter(account=account, reference=reference).first()
+        if existing is not None:
+            same = (
+                existing.kind == kind
+                and existing.patient_amount == patient_amount
+                and existing.insurance_amount == insurance_amount
+            )
+            if same:
+                return existing
+            raise ApplicationError(MESSAGE_REFERENCE_REUSED.format(reference=reference), field="reference")
+
+    now = timezone.now()
+    row = Transaction.objects.create(
+        account=account,
+        encounter_id=encounter_id,
+        kind=kind,
+        patient_amount=patient_amount,
+        insurance_amount=insurance_amount,
+        effective_on=effective_on or timezone.localdate(now),
+        posted_at=now,
+        posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        payment_method=payment_method,
+        reference=reference,
+        memo=memo,
+        write_off_reason=write_off_reason,
+    )
+    _apply_to_balances(account, [row])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.POST,
+        object_type="accounts.transaction",
+        object_id=row.pk,
+        practice_id=account.practice_id,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "kind": kind},
+    )
+    return row
+
+
+@transaction.atomic
+def transaction_reverse(
+    *, acting_user, transaction_id: int, reason: str, effective_on: date | None = None
+) -> Transaction:
+    """Correct a posting by appending its negation. The original row is never changed."""
+    if not reason.strip():
+        raise ApplicationError("Say why the transaction is reversed.", field="reason")
+    refuse_card_numbers("reason", reason)
+    account_id = Transaction.objects.values_list("account_id", flat=True).get(pk=transaction_id)
+    account = _lock_account(account_id)
+    original = Transaction.objects.get(pk=transaction_id)
+    if original.kind == Kind.REVERSAL:
+        raise ApplicationError(MESSAGE_CANNOT_REVERSE_REVERSAL)
+    if Transaction.objects.filter(reverses=original).exists():
+        raise ApplicationError(MESSAGE_ALREADY_REVERSED)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            reversal = Transaction.objects.create(
+                account=account,
+                encounter_id=original.encounter_id,
+                kind=Kind.REVERSAL,
+                patient_amount=-original.patient_amount,
+                insurance_amount=-original.insurance_amount,
+                effective_on=effective_on or timezone.localdate(now),
+                posted_at=now,
+                posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+                reverses=original,
+                memo=reason[:200],
+            )
+    except IntegrityError:
+        raise ApplicationError(MESSAGE_ALREADY_REVERSED) from None
+    _apply_to_balances(account, [reversal])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.POST,
+        object_type="accounts.transaction",
+        object_id=reversal.pk,
+        practice_id=account.practice_id,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "kind": Kind.REVERSAL, "reverses": original.pk},
+    )
+    return reversal
+
+
+DEMOGRAPHIC_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "time_zone",
+    "chart_notes",
+)
+
+
+@transaction.atomic
+def patient_update_demographics(*, acting_user, patient_id: int, expected_updated_at=None, **changes) -> Patient:
+    """Change names, contact details and/or address. An address change keeps the old address in
+    the history and clears the bad-address flag. The audit row lists the fields, not the values."""
+    allowed = set(DEMOGRAPHIC_FIELDS) | set(Patient.ADDRESS_FIELDS)
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if expected_updated_at is not None and patient.updated_at != expected_updated_at:
+        raise ApplicationError(MESSAGE_STALE)
+    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    if not changed:
+        return patient
+    address_changed = any(name in Patient.ADDRESS_FIELDS for name in changed)
+    now = timezone.now()
+    if address_changed:
+        if not patient.address_history.exists():
+            # Keep the address the patient arrived with before the first correction.
+            AddressHistory.objects.create(
+                patient=patient,
+                recorded_at=patient.created_at,
+                reason="Address on file",
+                was_bad=patient.address_is_bad,
+                **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
+            )
+    for name in changed:
+        setattr(patient, name, changes[name])
+    update_fields = [*changed, "updated_at"]
+    if address_changed:
+        patient.address_is_bad = False
+        update_fields.append("address_is_bad")
+    patient.full_clean(exclude=["practice"], validate_unique=False)
+    patient.save(update_fields=update_fields)
+    if address_changed:
+        AddressHistory.objects.create(
+            patient=patient,
+            recorded_at=now,
+            recorded_by=acting_user,
+            reason="Address updated",
+            **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
+        )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=patient,
+        field_group=FieldGroup.DEMOGRAPHICS,
+        detail={"fields": sorted(changed)},
+    )
+    return patient

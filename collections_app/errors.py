@@ -1,0 +1,9 @@
+class ApplicationError(Exception):
+    """A rule said no. The message is shown to the user as it is (no PHI in it); the API maps it
+    to a 400 with the message, pages show it as a form error."""
+
+    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra or {}

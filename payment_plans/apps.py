@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class PaymentPlansConfig(AppConfig):
+    name = "payment_plans"
