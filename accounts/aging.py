@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from accounts.models import Encounter, Transaction
-from accounts.money import ZERO
+from accounts.money import CENT, ZERO
 
 # (label, first day, last day); the last bucket is open-ended.
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -78,7 +78,8 @@ def account_aging(account, *, as_of: date) -> AccountAging:
         .annotate(net=Sum("patient_amount"))
         .order_by()
     )
-    net_by_encounter = {row["encounter_id"]: row["net"] or ZERO for row in sums}
+    # quantize: SQLite sums in floating point; PostgreSQL's numeric sums are exact already.
+    net_by_encounter = {row["encounter_id"]: (row["net"] or ZERO).quantize(CENT) for row in sums}
     pooled = net_by_encounter.pop(None, ZERO)
     encounters = (
         Encounter.objects.filter(pk__in=net_by_encounter.keys())

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -63,21 +63,27 @@ class AccountSearch:
             return by_phone | queryset.filter(account_number=text)
         if any(char.isdigit() for char in text):
             return queryset.filter(account_number=text.upper())
-        name = _NAME_CHARS.sub("", text)
-        if "," in name:
-            last, _, first = name.partition(",")
-        else:
-            parts = name.split()
-            first, last = (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", name)
-        last, first = _like_prefix(last.strip()), _like_prefix(first.strip())
-        if not last and not first:
-            return queryset.none()
-        queryset = queryset.alias(last_upper=Upper("patient__last_name"), first_upper=Upper("patient__first_name"))
-        if last:
-            queryset = queryset.filter(last_upper__startswith=last)
-        if first:
-            queryset = queryset.filter(first_upper__startswith=first)
-        return queryset
+        return filter_by_name(queryset, text, prefix="patient__")
+
+
+def filter_by_name(queryset: QuerySet, text: str, *, prefix: str = "") -> QuerySet:
+    """'Garcia', 'Maria Garcia' or 'Garcia, Maria': prefix match on upper-cased last and first name
+    (the upper-case expression indexes serve it)."""
+    name = _NAME_CHARS.sub("", text)
+    if "," in name:
+        last, _, first = name.partition(",")
+    else:
+        parts = name.split()
+        first, last = (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", name)
+    last, first = _like_prefix(last.strip()), _like_prefix(first.strip())
+    if not last and not first:
+        return queryset.none()
+    queryset = queryset.alias(last_upper=Upper(f"{prefix}last_name"), first_upper=Upper(f"{prefix}first_name"))
+    if last:
+        queryset = queryset.filter(last_upper__startswith=last)
+    if first:
+        queryset = queryset.filter(first_upper__startswith=first)
+    return queryset
 
 
 def account_search(*, user, search: AccountSearch) -> QuerySet:
@@ -88,6 +94,29 @@ def account_search(*, user, search: AccountSearch) -> QuerySet:
         .select_related("patient", "practice", "guarantor")
         .order_by("patient__last_name", "patient__first_name", "id")
     )
+
+
+def patient_search(*, user, query: str = "", practice_id: int | None = None, date_of_birth: date | None = None):
+    """Patients in the user's practices by name, date of birth, phone or medical record number."""
+    queryset = scope_to_user(Patient.objects.all(), user)
+    if practice_id:
+        queryset = queryset.filter(practice_id=practice_id)
+    if date_of_birth:
+        queryset = queryset.filter(date_of_birth=date_of_birth)
+    text = query.strip()[:MAX_QUERY_LENGTH]
+    if text:
+        typed_date = parse_date_of_birth(text)
+        digits = digits_only(text)
+        if typed_date is not None:
+            queryset = queryset.filter(date_of_birth=typed_date)
+        elif digits and len(digits) >= 7 and re.fullmatch(r"[\d\s().+-]+", text):
+            phone = digits[-10:] if len(digits) >= 10 else digits
+            queryset = queryset.filter(Q(phone=phone) | Q(medical_record_number__in={text, text.upper()}))
+        elif any(char.isdigit() for char in text):
+            queryset = queryset.filter(medical_record_number__in={text, text.upper()})
+        else:
+            queryset = filter_by_name(queryset, text)
+    return queryset.select_related("practice").order_by("last_name", "first_name", "id")
 
 
 def account_get(*, user, account_id) -> PatientAccount:

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("accounts/<int:pk>/", views.account_detail, name="account-detail"),
+    path("accounts/<int:pk>/ledger/", views.account_ledger_page, name="account-ledger"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="patient-edit"),
+]

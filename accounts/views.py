@@ -1,0 +1,210 @@
+"""Account pages: search, the account page, its ledger, and demographics editing.
+
+Thin views: parse, ask the access policy (the declared field group, the scoped selector), render,
+and write the audit row for what was shown. Balances, aging and the ledger go into the context
+only for tiers that may see them.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.forms import AccountSearchForm, PatientDemographicsForm
+from accounts.models import Encounter, Transaction
+from accounts.money import ZERO
+from accounts.selectors import (
+    AccountSearch,
+    account_aging_today,
+    account_get,
+    account_is_past_due,
+    account_ledger,
+    account_search,
+    patient_get,
+    patient_upcoming_appointments,
+    practice_list,
+)
+from accounts.services import patient_update_demographics
+from collections_app.access import FieldGroup, can_see, requires
+from collections_app.audit import audit_read, audit_record
+from collections_app.errors import ApplicationError
+from collections_app.models import AuditEvent
+
+SEARCH_PAGE_SIZE = 50
+LEDGER_PAGE_SIZE = 100
+
+
+def _page_number(raw) -> int:
+    """A page number from the query string; anything odd (text, negative, huge) is page 1."""
+    try:
+        number = int(str(raw))
+    except (TypeError, ValueError):
+        return 1
+    return number if number >= 1 else 1
+
+
+def _page_or_404(paginator: Paginator, raw):
+    number = _page_number(raw)
+    if number > paginator.num_pages:
+        raise Http404("No such page.")
+    return paginator.page(number)
+
+
+@requires(FieldGroup.DEMOGRAPHICS)
+def search(request):
+    user = request.user
+    form = AccountSearchForm(request.GET or None, practices=practice_list(user=user))
+    page = None
+    if form.is_bound and form.is_valid() and form.has_criteria():
+        criteria = AccountSearch(
+            query=form.cleaned_data["q"],
+            practice_id=form.cleaned_data["practice"],
+            status=form.cleaned_data["status"],
+        )
+        paginator = Paginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE)
+        page = _page_or_404(paginator, request.GET.get("page"))
+        shown = [account.pk for account in page.object_list]
+        groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if can_see(user, FieldGroup.BILLING) else set())
+        # One row per search: which accounts' names were listed, never what was typed.
+        audit_record(
+            user=user,
+            action=AuditEvent.Action.SEARCH,
+            object_type="accounts.patientaccount",
+            field_group=",".join(sorted(groups)),
+            detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "page_query": query.urlencode()}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "accounts/_search_results.html", context)
+    return render(request, "accounts/search.html", context)
+
+
+def _ledger_page(account, raw_page):
+    """One page of the ledger, newest first, each row with the patient balance after it."""
+    newest_first = account_ledger(account=account).reverse()
+    paginator = Paginator(newest_first, LEDGER_PAGE_SIZE)
+    page = _page_or_404(paginator, raw_page)
+    rows = list(page.object_list)
+    if rows:
+        oldest = rows[-1]
+        before = Transaction.objects.filter(account=account).filter(
+            Q(effective_on__lt=oldest.effective_on) | Q(effective_on=oldest.effective_on, id__lt=oldest.id)
+        )
+        running = before.aggregate(total=Coalesce(Sum("patient_amount"), ZERO))["total"]
+        reversed_ids = set(
+            Transaction.objects.filter(reverses_id__in=[row.pk for row in rows]).values_list("reverses_id", flat=True)
+        )
+        for row in reversed(rows):
+            running += row.patient_amount
+            row.patient_balance_after = running
+            row.is_reversed = row.pk in reversed_ids
+    page.rows = rows
+    return page
+
+
+@requires(FieldGroup.DEMOGRAPHICS)
+def account_detail(request, pk):
+    user = request.user
+    account = account_get(user=user, account_id=pk)
+    patient = account.patient
+    aging = account_aging_today(account)
+    shows_billing = can_see(user, FieldGroup.BILLING)
+    shows_identifiers = can_see(user, FieldGroup.DIRECTOR)
+    groups = {FieldGroup.DEMOGRAPHICS, FieldGroup.PAST_DUE_FLAG}
+    context = {
+        "account": account,
+        "patient": patient,
+        "guarantor": account.guarantor,
+        "past_due": account_is_past_due(account, aging),
+        "appointments": list(patient_upcoming_appointments(patient=patient)),
+        "shows_billing": shows_billing,
+        "shows_identifiers": shows_identifiers,
+    }
+    if shows_billing:
+        groups.add(FieldGroup.BILLING)
+        providers = dict(Encounter.objects.filter(account=account).values_list("id", "rendering_provider"))
+        open_encounters = [row for row in aging.encounters if row.open_amount > 0]
+        for row in open_encounters:
+            row.provider = providers.get(row.encounter_id, "")
+        context.update(
+            {
+                "balances": {
+                    "patient": account.patient_balance,
+                    "insurance": account.insurance_balance,
+                    "total": account.total_balance,
+                },
+                "aging": aging,
+                "open_encounters": open_encounters,
+                "ledger": _ledger_page(account, 1),
+            }
+        )
+    if shows_identifiers:
+        groups.add(FieldGroup.DIRECTOR)
+    audit_read(user=user, obj=account, field_groups=groups)
+    return render(request, "accounts/account_detail.html", context)
+
+
+@requires(FieldGroup.BILLING)
+def account_ledger_page(request, pk):
+    """Further pages of the ledger (htmx swaps them into the account page)."""
+    account = account_get(user=request.user, account_id=pk)
+    ledger = _ledger_page(account, request.GET.get("page"))
+    audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"ledger_page": ledger.number})
+    context = {"account": account, "ledger": ledger}
+    if request.htmx:
+        return render(request, "accounts/_ledger.html", context)
+    return render(request, "accounts/account_ledger.html", context)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+@requires(FieldGroup.DEMOGRAPHICS)
+def patient_edit(request, pk):
+    user = request.user
+    patient = patient_get(user=user, patient_id=pk)
+    saved = False
+    if request.method == "POST":
+        form = PatientDemographicsForm(request.POST)
+        if form.is_valid():
+            try:
+                patient = patient_update_demographics(
+                    acting_user=user,
+                    patient_id=patient.pk,
+                    expected_updated_at=form.cleaned_data["updated_at"],
+                    **form.changes(),
+                )
+            except ApplicationError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                if not request.htmx:
+                    messages.success(request, "Demographics saved.")
+                    return redirect(reverse("patient-edit", args=[patient.pk]))
+                saved = True
+                form = PatientDemographicsForm.for_patient(patient)
+    else:
+        form = PatientDemographicsForm.for_patient(patient)
+        audit_read(user=user, obj=patient, field_groups={FieldGroup.DEMOGRAPHICS})
+    context = {
+        "patient": patient,
+        "form": form,
+        "saved": saved,
+        "accounts": list(patient.accounts.order_by("account_number").only("id", "account_number", "status")),
+        "address_history": list(patient.address_history.select_related("recorded_by").order_by("-recorded_at")),
+    }
+    if request.htmx:
+        return render(request, "accounts/_patient_form.html", context)
+    return render(request, "accounts/patient_edit.html", context)
