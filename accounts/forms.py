@@ -46,7 +46,7 @@ class PatientDemographicsForm(forms.Form):
     address_line1 = forms.CharField(max_length=200, required=False, label="Address")
     address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2")
     city = forms.CharField(max_length=100, required=False)
-    state = forms.CharField(max_length=2, required=False, widget=forms.TextInput(attrs={"size": 2}))
+    state = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 2, "maxlength": 2}))
     postal_code = forms.CharField(max_length=10, required=False, label="ZIP")
     # The record's updated_at when the form was drawn: a concurrent edit is refused, not overwritten.
     updated_at = forms.CharField(widget=forms.HiddenInput)

@@ -226,9 +226,9 @@ class AgingSerializer(FieldGroupSerializerMixin, serializers.Serializer):
 
 class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """One account as the tier may see it: everyone gets demographics and the past-due flag (no
-    amounts); Medium and up get balances, status and aging by encounter.
+    amounts); Medium and up get balances, status and aging by encounter."""
 
-    Context: `aging` (accounts.selectors.account_aging_today of this account)."""
+    # Context: `aging`, accounts.selectors.account_aging_today of this account.
 
     field_groups = {
         DEMOGRAPHICS: (
@@ -262,7 +262,9 @@ class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
     past_due = serializers.SerializerMethodField(
         help_text="A patient balance is past the practice's grace period: 'see billing office'."
     )
-    assigned_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_rep = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of the rep working the account."
+    )
     total_balance = serializers.DecimalField(max_digits=13, decimal_places=2, read_only=True)
     aging = serializers.SerializerMethodField()
 
@@ -305,7 +307,9 @@ class TransactionSerializer(FieldGroupSerializerMixin, serializers.ModelSerializ
 
     date_of_service = serializers.DateField(source="encounter.date_of_service", read_only=True, allow_null=True)
     reversed_by = serializers.SerializerMethodField(help_text="The reversal of this row, if it was reversed.")
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of who posted it; empty for imports."
+    )
 
     class Meta:
         model = Transaction
@@ -341,10 +345,6 @@ class _ScopedFilterSerializer(serializers.Serializer):
         if value not in practice_ids_for(self.context["request"].user):
             raise serializers.ValidationError("Not one of your practices.")
         return value
-
-
-class PracticeFilterSerializer(serializers.Serializer):
-    """Practices take no filters (besides paging)."""
 
 
 class PatientFilterSerializer(_ScopedFilterSerializer):

@@ -35,7 +35,10 @@ from collections_app.errors import ApplicationError
 from collections_app.models import AuditEvent
 
 SEARCH_PAGE_SIZE = 50
-LEDGER_PAGE_SIZE = 100
+LEDGER_PAGE_SIZE = 50
+# The account page lists the oldest open encounters first; an account with hundreds of visits
+# shows the rest on request (the heaviest accounts must still open in well under 300 ms).
+OPEN_ENCOUNTERS_SHOWN = 50
 
 
 def _page_number(raw) -> int:
@@ -98,7 +101,9 @@ def _ledger_page(account, raw_page):
         )
         running = before.aggregate(total=Coalesce(Sum("patient_amount"), ZERO))["total"]
         reversed_ids = set(
-            Transaction.objects.filter(reverses_id__in=[row.pk for row in rows]).values_list("reverses_id", flat=True)
+            Transaction.objects.filter(reverses_id__in=[row.pk for row in rows])
+            .order_by()
+            .values_list("reverses_id", flat=True)
         )
         for row in reversed(rows):
             running += row.patient_amount
@@ -106,6 +111,16 @@ def _ledger_page(account, raw_page):
             row.is_reversed = row.pk in reversed_ids
     page.rows = rows
     return page
+
+
+def _open_encounters(account, aging) -> list:
+    """Encounters with an open patient balance, oldest first, each with its rendering provider."""
+    open_rows = [row for row in aging.encounters if row.open_amount > 0]
+    if open_rows:
+        providers = dict(Encounter.objects.filter(account=account).order_by().values_list("id", "rendering_provider"))
+        for row in open_rows:
+            row.provider = providers.get(row.encounter_id, "")
+    return open_rows
 
 
 @requires(FieldGroup.DEMOGRAPHICS)
@@ -128,10 +143,7 @@ def account_detail(request, pk):
     }
     if shows_billing:
         groups.add(FieldGroup.BILLING)
-        providers = dict(Encounter.objects.filter(account=account).values_list("id", "rendering_provider"))
-        open_encounters = [row for row in aging.encounters if row.open_amount > 0]
-        for row in open_encounters:
-            row.provider = providers.get(row.encounter_id, "")
+        open_encounters = _open_encounters(account, aging)
         context.update(
             {
                 "balances": {
@@ -140,7 +152,8 @@ def account_detail(request, pk):
                     "total": account.total_balance,
                 },
                 "aging": aging,
-                "open_encounters": open_encounters,
+                "open_encounters": open_encounters[:OPEN_ENCOUNTERS_SHOWN],
+                "open_encounter_count": len(open_encounters),
                 "ledger": _ledger_page(account, 1),
             }
         )
@@ -160,6 +173,16 @@ def account_ledger_page(request, pk):
     if request.htmx:
         return render(request, "accounts/_ledger.html", context)
     return render(request, "accounts/account_ledger.html", context)
+
+
+@requires(FieldGroup.BILLING)
+def account_open_encounters(request, pk):
+    """Every open encounter of the account (the account page shows the oldest few)."""
+    account = account_get(user=request.user, account_id=pk)
+    aging = account_aging_today(account)
+    audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"open_encounters": "all"})
+    context = {"account": account, "open_encounters": _open_encounters(account, aging)}
+    return render(request, "accounts/_open_encounter_rows.html", context)
 
 
 def _add_errors(form, error: ValidationError) -> None:

@@ -55,7 +55,8 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=40, blank=True)
     practice = models.ForeignKey("accounts.Practice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    field_group = models.CharField(max_length=30, blank=True)
+    # Comma-separated FieldGroup values shown by one read (all six fit: 60 characters).
+    field_group = models.CharField(max_length=100, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)

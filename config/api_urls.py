@@ -1,0 +1,18 @@
+"""URLs under /api/. Every view declares its field group (or, for the token endpoint, `public`)."""
+
+from django.urls import path
+
+from accounts import api
+
+urlpatterns = [
+    path("schema/", api.SchemaApi.as_view(), name="api-schema"),
+    path("docs/", api.DocsApi.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
+    path("practices/", api.PracticeListApi.as_view(), name="api-practice-list"),
+    path("practices/<int:pk>/", api.PracticeDetailApi.as_view(), name="api-practice-detail"),
+    path("patients/", api.PatientListApi.as_view(), name="api-patient-list"),
+    path("patients/<int:pk>/", api.PatientDetailApi.as_view(), name="api-patient-detail"),
+    path("accounts/", api.AccountListApi.as_view(), name="api-account-list"),
+    path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
+    path("accounts/<int:pk>/ledger/", api.AccountLedgerApi.as_view(), name="api-account-ledger"),
+]
