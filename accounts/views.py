@@ -60,7 +60,9 @@ def _page_or_404(paginator: Paginator, raw):
 @requires(FieldGroup.DEMOGRAPHICS)
 def search(request):
     user = request.user
-    form = AccountSearchForm(request.GET or None, practices=practice_list(user=user))
+    # Search terms are PHI: they travel in a POST body, never in the URL (history, proxies, logs).
+    data = request.POST if request.method == "POST" else None
+    form = AccountSearchForm(data, practices=practice_list(user=user))
     page = None
     if form.is_bound and form.is_valid() and form.has_criteria():
         criteria = AccountSearch(
@@ -69,7 +71,7 @@ def search(request):
             status=form.cleaned_data["status"],
         )
         paginator = Paginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE)
-        page = _page_or_404(paginator, request.GET.get("page"))
+        page = _page_or_404(paginator, data.get("page"))
         shown = [account.pk for account in page.object_list]
         groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if can_see(user, FieldGroup.BILLING) else set())
         # One row per search: which accounts' names were listed, never what was typed.
@@ -80,9 +82,7 @@ def search(request):
             field_group=",".join(sorted(groups)),
             detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
         )
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "page_query": query.urlencode()}
+    context = {"form": form, "page": page}
     if request.htmx and not request.htmx.boosted:
         return render(request, "accounts/_search_results.html", context)
     return render(request, "accounts/search.html", context)

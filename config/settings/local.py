@@ -5,4 +5,10 @@ from config.env import env_bool, env_str
 from .base import *  # noqa: F403
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "local-development-only-not-secret")  # noqa: F405
+SECRET_KEY = env_str("SECRET_KEY", "local-development-only-not-secret")
+# `make run` collects static files every start: skip WhiteNoise's brotli/gzip pass (minutes on the
+# API docs' bundles), which only pays off behind a real server (production settings keep it).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

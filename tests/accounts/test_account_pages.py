@@ -44,7 +44,7 @@ def edit_url(patient):
 
 def search(client, user, **params):
     client.force_login(user)
-    return client.get(reverse("search"), params)
+    return client.post(reverse("search"), params)
 
 
 def last_audit(action, **filters):
@@ -278,7 +278,7 @@ def test_search_queries_are_bounded(client, practice, medium, django_assert_max_
     client.force_login(medium)
     client.get(reverse("search"))
     with django_assert_max_num_queries(7):
-        response = client.get(reverse("search"), {"q": "Quayle"})
+        response = client.post(reverse("search"), {"q": "Quayle"})
     assert len(response.context["page"].object_list) == 12
 
 
@@ -405,7 +405,7 @@ def test_search_results_show_balances_only_to_billing_tiers(client, account, low
 
 def test_live_search_answers_htmx_with_the_results_fragment(client, account, low):
     client.force_login(low)
-    response = client.get(reverse("search"), {"q": account.account_number}, **HTMX)
+    response = client.post(reverse("search"), {"q": account.account_number}, **HTMX)
     assert response.status_code == 200
     assert b"<html" not in response.content
     assert account.account_number.encode() in response.content
@@ -577,3 +577,12 @@ def test_saving_unchanged_demographics_writes_no_audit_row(client, account, low)
     client.force_login(low)
     client.post(edit_url(account.patient), form_data(account.patient))
     assert last_audit(AuditEvent.Action.UPDATE, object_type="accounts.patient") is None
+
+
+def test_search_terms_never_travel_in_the_url(client, account, low):
+    """Names are PHI: the search form posts them; a term put in the query string is not searched."""
+    client.force_login(low)
+    page = client.get(reverse("search")).content.decode()
+    assert 'method="post"' in page and "csrfmiddlewaretoken" in page
+    response = client.get(reverse("search"), {"q": account.patient.last_name})
+    assert f'href="/accounts/{account.pk}/"' not in response.content.decode()

@@ -1,0 +1,112 @@
+# Two commands: `make run` (the demo at http://127.0.0.1:8000) and `make test` (the whole suite).
+# Needs only python3 (3.11+). With DATABASE_URL and REDIS_URL set, both use PostgreSQL and Redis.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# Reinstall only when pyproject.toml changes (it is newer than the stamp).
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_ACCOUNTS ?= 2000
+DEMO_PRACTICES ?= 3
+BROKER_FOLDER := .celery-broker
+# pip on some machines warns about every index folder it cannot read; the warnings are noise here.
+PIP_NOISE := is ignored: it is neither a file nor a directory
+# Django's deployment checklist on the production settings, with a throwaway key unless one is set.
+CHECK_DEPLOY := DJANGO_SETTINGS_MODULE=config.settings.production \
+	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-example.org}" $(MANAGE) check --deploy --fail-level WARNING
+
+.PHONY: help install run serve migrate seed logins test lint format check-deploy check-ledger bench clean
+
+help:
+	@echo "make run           install, migrate, seed demo data (when empty), serve http://$(HOST):$(PORT)"
+	@echo "make test          lint, then the whole test suite (PostgreSQL when DATABASE_URL is set, else SQLite)"
+	@echo "make lint          ruff check; make format: ruff format"
+	@echo "make check-ledger  stored balances equal the ledger for every account"
+	@echo "make bench         benchmarks against their floors (bench/run.py)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing Python packages into $(VENV)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]" 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo --accounts $(DEMO_ACCOUNTS) --practices $(DEMO_PRACTICES) --if-empty
+
+logins: install
+	@password="$$($(MANAGE) shell --verbosity 0 -c 'from django.conf import settings; print(settings.DEMO_PASSWORD)')"; \
+	echo; \
+	echo "Demo logins (password: $$password)"; \
+	echo "  low       front desk: demographics, appointments, past-due flag"; \
+	echo "  medium    billing rep: balances, ledger, queue"; \
+	echo "  manager   billing manager: approvals, reports"; \
+	echo "  director  director: everything, audit trail, /admin/"; \
+	echo "  admin     director tier, for staff administration at /admin/"; \
+	echo "  outsider  billing rep of another practice only"; \
+	echo
+
+run: seed
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@$(MAKE) --no-print-directory logins
+	@$(MAKE) --no-print-directory serve
+
+# The Celery worker and beat run beside the web server and stop with it. Without REDIS_URL the
+# broker is a folder on disk (CELERY_* in config/settings/base.py) and beat runs inside the worker.
+serve: install
+	@mkdir -p $(BROKER_FOLDER)/out $(BROKER_FOLDER)/processed $(BROKER_FOLDER)/control
+	@trap 'kill $$(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM; \
+	if [ -n "$${REDIS_URL:-}" ]; then \
+		echo "==> Celery worker and beat on Redis (REDIS_URL)"; \
+		$(BIN)/celery -A config worker --loglevel=info --concurrency 2 & \
+		$(BIN)/celery -A config beat --loglevel=info --schedule $(BROKER_FOLDER)/beat-schedule & \
+	else \
+		echo "==> Celery worker with beat on the filesystem broker ($(BROKER_FOLDER)/)"; \
+		$(BIN)/celery -A config worker -B --loglevel=info --concurrency 2 \
+			--schedule $(BROKER_FOLDER)/beat-schedule --without-gossip --without-mingle & \
+	fi; \
+	echo "==> serving http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"; \
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# Lint runs first (under a second) but does not hide the suite's results: a lint failure still
+# fails `make test`, after the tests have run.
+test: install
+	@lint=0; $(BIN)/ruff check . || lint=$$?; \
+	$(CHECK_DEPLOY); \
+	$(MANAGE) makemigrations --check --dry-run --verbosity 1; \
+	if [ -n "$${DATABASE_URL:-}" ]; then echo "==> tests on PostgreSQL"; else echo "==> tests on SQLite"; fi; \
+	$(BIN)/pytest; \
+	if [ "$$lint" -ne 0 ]; then echo "==> the tests passed, but ruff check failed (see above)"; exit "$$lint"; fi
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check-deploy: install
+	$(CHECK_DEPLOY)
+
+check-ledger: install
+	$(MANAGE) check_ledger
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis $(BROKER_FOLDER) test-db.sqlite3*

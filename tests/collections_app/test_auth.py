@@ -1,0 +1,103 @@
+"""Signing in: lockout after repeated failures (django-axes) and the idle session timeout."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from collections_app.middleware import LAST_ACTIVITY_KEY
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _sign_in(client, username, password):
+    return client.post("/login/", {"username": username, "password": password})
+
+
+def _signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_correct_password_signs_in(client, medium):
+    response = _sign_in(client, "medium", PASSWORD)
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, medium):
+    response = _sign_in(client, "medium", "not-the-password")
+    assert response.status_code == 200
+    assert not _signed_in(client)
+    assert b"Please enter a correct username and password" in response.content
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_login_is_locked_after_the_failure_limit_even_with_the_right_password(client, medium):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _sign_in(client, "medium", "not-the-password").status_code == 200
+    locked = _sign_in(client, "medium", "not-the-password")
+    assert locked.status_code == 429
+    assert b"Account locked" in locked.content
+
+    response = _sign_in(client, "medium", PASSWORD)
+    assert response.status_code == 429
+    assert not _signed_in(client)
+
+
+def test_default_failure_limit_locks_after_five_failures(client, medium):
+    assert settings.AXES_FAILURE_LIMIT == 5  # LOGIN_FAILURE_LIMIT unset
+    statuses = [_sign_in(client, "medium", "not-the-password").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    assert _sign_in(client, "medium", PASSWORD).status_code == 429
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_lockout_of_one_username_leaves_others_able_to_sign_in(client, medium, low):
+    for _ in range(3):
+        _sign_in(client, "medium", "not-the-password")
+    response = _sign_in(client, "low", PASSWORD)
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def _set_last_activity(client, seconds_ago: int) -> None:
+    session = client.session
+    session[LAST_ACTIVITY_KEY] = int(time.time()) - seconds_ago
+    session.save()
+
+
+def test_idle_session_ends_and_next_request_goes_to_login_with_timeout_notice(client, medium):
+    client.force_login(medium)
+    assert client.get("/").status_code == 200
+    _set_last_activity(client, 20 * 60)
+
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?timeout=1"
+    assert not _signed_in(client)
+    # And the session really ended: the next request is an ordinary login redirect.
+    assert client.get("/").status_code == 302
+
+
+def test_session_active_within_the_idle_limit_stays_signed_in(client, medium):
+    client.force_login(medium)
+    client.get("/")
+    _set_last_activity(client, 10 * 60)
+    assert client.get("/").status_code == 200
+    assert _signed_in(client)
+
+
+@override_settings(SESSION_IDLE_TIMEOUT_SECONDS=120)
+def test_idle_limit_is_configurable(client, medium):
+    client.force_login(medium)
+    client.get("/")
+    _set_last_activity(client, 5 * 60)
+    assert client.get("/")["Location"] == "/login/?timeout=1"
+
+
+def test_timed_out_login_page_explains_why(client, db):
+    response = client.get("/login/?timeout=1")
+    assert response.status_code == 200
+    assert response.context["timed_out"] is True
