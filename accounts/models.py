@@ -111,7 +111,9 @@ class Patient(AddressFields):
     # substring search at 1M patients (migration accounts 0002).
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["practice", "medical_record_number"], name="patient_mrn_unique_per_practice")
+            models.UniqueConstraint(
+                fields=["practice", "medical_record_number"], name="patient_mrn_unique_per_practice"
+            )
         ]
         indexes = [
             models.Index(Upper("last_name"), Upper("first_name"), name="patient_name_upper"),
@@ -140,6 +142,9 @@ class AddressHistory(AddressFields):
     class Meta:
         ordering = ["patient", "recorded_at"]
         verbose_name_plural = "address history"
+
+    def __str__(self) -> str:
+        return f"Address of patient {self.patient_id} recorded {self.recorded_at:%Y-%m-%d}"
 
 
 class Guarantor(AddressFields):
@@ -208,9 +213,7 @@ class PatientAccount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["practice", "account_number"], name="account_number_unique_per_practice"),
-            models.CheckConstraint(
-                condition=~Q(status="hold") | ~Q(hold_reason=""), name="account_on_hold_has_reason"
-            ),
+            models.CheckConstraint(condition=~Q(status="hold") | ~Q(hold_reason=""), name="account_on_hold_has_reason"),
         ]
         indexes = [
             models.Index(fields=["account_number"], name="account_number"),
@@ -255,6 +258,9 @@ class ChargeLine(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="charge_line_amount_not_negative")]
 
+    def __str__(self) -> str:
+        return f"{self.procedure_code} x{self.units}"
+
 
 class Claim(models.Model):
     class Status(models.TextChoices):
@@ -279,6 +285,9 @@ class Claim(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status", "submitted_on"], name="claim_status_submitted")]
 
+    def __str__(self) -> str:
+        return f"Claim {self.payer_claim_number or self.pk}"
+
 
 class Appointment(models.Model):
     class Status(models.TextChoices):
@@ -298,6 +307,9 @@ class Appointment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["practice", "starts_at"], name="appointment_practice_start")]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.pk} at {self.starts_at:%Y-%m-%d %H:%M}"
 
 
 class Transaction(models.Model):
@@ -328,16 +340,18 @@ class Transaction(models.Model):
         EFT = "eft", "EFT / ERA"
 
     account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="transactions")
-    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     patient_amount = models.DecimalField(**MONEY, default=ZERO)
     insurance_amount = models.DecimalField(**MONEY, default=ZERO)
     effective_on = models.DateField(help_text="The transaction date: what as-of reports use.")
     posted_at = models.DateTimeField(default=timezone.now)
-    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     payment_method = models.CharField(max_length=12, choices=PaymentMethod.choices, blank=True)
     reference = models.CharField(
         max_length=80, blank=True, help_text="Check number, processor reference, or import key (idempotency)."

@@ -236,16 +236,15 @@ def patient_update_demographics(*, acting_user, patient_id: int, expected_update
         return patient
     address_changed = any(name in Patient.ADDRESS_FIELDS for name in changed)
     now = timezone.now()
-    if address_changed:
-        if not patient.address_history.exists():
-            # Keep the address the patient arrived with before the first correction.
-            AddressHistory.objects.create(
-                patient=patient,
-                recorded_at=patient.created_at,
-                reason="Address on file",
-                was_bad=patient.address_is_bad,
-                **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
-            )
+    if address_changed and not patient.address_history.exists():
+        # Keep the address the patient arrived with before the first correction.
+        AddressHistory.objects.create(
+            patient=patient,
+            recorded_at=patient.created_at,
+            reason="Address on file",
+            was_bad=patient.address_is_bad,
+            **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
+        )
     for name in changed:
         setattr(patient, name, changes[name])
     update_fields = [*changed, "updated_at"]

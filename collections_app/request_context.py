@@ -13,7 +13,8 @@ class RequestContext:
 
 
 # Set by RequestContextMiddleware for each request; tasks and commands leave it empty.
-current_request: ContextVar[RequestContext] = ContextVar("current_request", default=RequestContext())
+# RequestContext is a frozen dataclass, so sharing one default instance is safe.
+current_request: ContextVar[RequestContext] = ContextVar("current_request", default=RequestContext())  # noqa: B039
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -72,9 +72,7 @@ def parse_database_url(name: str, url: str) -> dict:
             raise ImproperlyConfiguredEnv(name, "needs a file path, e.g. sqlite:///db.sqlite3")
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
     if scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise ImproperlyConfiguredEnv(
-            name, f"has unsupported scheme {scheme!r}; use postgres:// or sqlite:///"
-        )
+        raise ImproperlyConfiguredEnv(name, f"has unsupported scheme {scheme!r}; use postgres:// or sqlite:///")
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise ImproperlyConfiguredEnv(name, "names no database (postgres://user@host:5432/NAME)")

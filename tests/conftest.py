@@ -61,26 +61,42 @@ def post_visit(account, *, user=None, days_ago=45, charge="200.00", insurance_pa
     encounter = EncounterFactory(account=account, date_of_service=timezone.localdate() - timedelta(days=days_ago))
     day = encounter.date_of_service
     ledger.transaction_post(
-        acting_user=user, account_id=account.pk, kind=Kind.CHARGE, insurance_amount=charge,
-        encounter_id=encounter.pk, effective_on=day,
+        acting_user=user,
+        account_id=account.pk,
+        kind=Kind.CHARGE,
+        insurance_amount=charge,
+        encounter_id=encounter.pk,
+        effective_on=day,
     )
     remaining = Decimal(charge)
     if Decimal(insurance_paid):
         ledger.transaction_post(
-            acting_user=user, account_id=account.pk, kind=Kind.INSURANCE_PAYMENT,
-            insurance_amount=-Decimal(insurance_paid), encounter_id=encounter.pk, effective_on=day + timedelta(days=14),
+            acting_user=user,
+            account_id=account.pk,
+            kind=Kind.INSURANCE_PAYMENT,
+            insurance_amount=-Decimal(insurance_paid),
+            encounter_id=encounter.pk,
+            effective_on=day + timedelta(days=14),
         )
         remaining -= Decimal(insurance_paid)
     adjustment = remaining - Decimal(to_patient)
     if adjustment:
         ledger.transaction_post(
-            acting_user=user, account_id=account.pk, kind=Kind.CONTRACTUAL_ADJUSTMENT,
-            insurance_amount=-adjustment, encounter_id=encounter.pk, effective_on=day + timedelta(days=14),
+            acting_user=user,
+            account_id=account.pk,
+            kind=Kind.CONTRACTUAL_ADJUSTMENT,
+            insurance_amount=-adjustment,
+            encounter_id=encounter.pk,
+            effective_on=day + timedelta(days=14),
         )
     if Decimal(to_patient):
         ledger.transaction_post(
-            acting_user=user, account_id=account.pk, kind=Kind.TRANSFER_TO_PATIENT,
-            patient_amount=to_patient, insurance_amount=-Decimal(to_patient), encounter_id=encounter.pk,
+            acting_user=user,
+            account_id=account.pk,
+            kind=Kind.TRANSFER_TO_PATIENT,
+            patient_amount=to_patient,
+            insurance_amount=-Decimal(to_patient),
+            encounter_id=encounter.pk,
             effective_on=day + timedelta(days=14),
         )
     return encounter

@@ -19,8 +19,18 @@ Kind = Transaction.Kind
 
 @pytest.mark.parametrize(
     ("days", "bucket"),
-    [(0, "0-30"), (30, "0-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"), (90, "61-90"), (91, "91-120"),
-     (120, "91-120"), (121, "121+"), (3650, "121+")],
+    [
+        (0, "0-30"),
+        (30, "0-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, "91-120"),
+        (120, "91-120"),
+        (121, "121+"),
+        (3650, "121+"),
+    ],
 )
 def test_bucket_edges(days, bucket):
     assert bucket_for(days) == bucket
@@ -36,7 +46,10 @@ def test_open_balance_is_aged_by_date_of_service(account):
 
 def test_a_payment_that_names_no_encounter_pays_the_oldest_first(account, medium):
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-150.00",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-150.00",
         payment_method="check",
     )
     aging = account_aging(account, as_of=timezone.localdate())
@@ -48,8 +61,12 @@ def test_a_payment_that_names_no_encounter_pays_the_oldest_first(account, medium
 def test_a_payment_that_names_its_encounter_pays_that_encounter(account, medium):
     newest = account.encounters.order_by("-date_of_service").first()
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-80.00",
-        payment_method="check", encounter_id=newest.pk,
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-80.00",
+        payment_method="check",
+        encounter_id=newest.pk,
     )
     aging = account_aging(account, as_of=timezone.localdate())
     assert aging.buckets["91-120"] == Decimal("120.00")
@@ -58,7 +75,10 @@ def test_a_payment_that_names_its_encounter_pays_that_encounter(account, medium)
 
 def test_overpayment_is_an_unapplied_credit(account, medium):
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-250.00",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-250.00",
         payment_method="check",
     )
     aging = account_aging(account, as_of=timezone.localdate())
@@ -70,8 +90,12 @@ def test_overpayment_is_an_unapplied_credit(account, medium):
 def test_as_of_a_past_date_ignores_later_payments_and_ages_from_that_date(account, medium):
     today = timezone.localdate()
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-200.00",
-        payment_method="check", effective_on=today,
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-200.00",
+        payment_method="check",
+        effective_on=today,
     )
     as_of = today - timedelta(days=20)
     aging = account_aging(account, as_of=as_of)
@@ -92,7 +116,10 @@ def test_practice_aging_matches_the_sum_of_its_accounts(practice, account, other
     post_visit(second, days_ago=20, charge="90.00", to_patient="90.00")
     post_visit(second, days_ago=200, charge="500.00", insurance_paid="100.00", to_patient="300.00")
     ledger.transaction_post(
-        acting_user=medium, account_id=second.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-350.00",
+        acting_user=medium,
+        account_id=second.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-350.00",
         payment_method="cash",
     )
     today = timezone.localdate()
@@ -116,10 +143,12 @@ def test_practice_aging_matches_the_sum_of_its_accounts(practice, account, other
 @given(
     visits=st.lists(
         st.tuples(st.integers(0, 300), st.decimals(Decimal("0.01"), Decimal("900.00"), places=2)),
-        min_size=1, max_size=5,
+        min_size=1,
+        max_size=5,
     ),
     payments=st.lists(
-        st.tuples(st.integers(0, 300), st.decimals(Decimal("0.01"), Decimal("900.00"), places=2)), max_size=4,
+        st.tuples(st.integers(0, 300), st.decimals(Decimal("0.01"), Decimal("900.00"), places=2)),
+        max_size=4,
     ),
     as_of_back=st.integers(0, 300),
 )
@@ -131,13 +160,21 @@ def test_property_practice_sql_agrees_with_the_account_rule(visits, payments, as
         day = today - timedelta(days=days_ago)
         encounter = EncounterFactory(account=account, date_of_service=day)
         ledger.transaction_post(
-            acting_user=None, account_id=account.pk, kind=Kind.CHARGE, patient_amount=amount,
-            encounter_id=encounter.pk, effective_on=day,
+            acting_user=None,
+            account_id=account.pk,
+            kind=Kind.CHARGE,
+            patient_amount=amount,
+            encounter_id=encounter.pk,
+            effective_on=day,
         )
     for days_ago, amount in payments:
         ledger.transaction_post(
-            acting_user=None, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount=-amount,
-            payment_method="cash", effective_on=today - timedelta(days=days_ago),
+            acting_user=None,
+            account_id=account.pk,
+            kind=Kind.PATIENT_PAYMENT,
+            patient_amount=-amount,
+            payment_method="cash",
+            effective_on=today - timedelta(days=days_ago),
         )
     as_of = today - timedelta(days=as_of_back)
     expected = account_aging(account, as_of=as_of)

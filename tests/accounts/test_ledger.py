@@ -35,8 +35,12 @@ def test_balances_follow_every_posting(account, medium):
     assert account.patient_balance == Decimal("200.00")
     assert account.insurance_balance == Decimal("0.00")
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-50.00",
-        payment_method="check", reference="CHK-1001",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-50.00",
+        payment_method="check",
+        reference="CHK-1001",
     )
     account.refresh_from_db()
     assert account.patient_balance == Decimal("150.00")
@@ -46,7 +50,10 @@ def test_balances_follow_every_posting(account, medium):
 
 def test_posting_writes_an_audit_row_without_amounts(account, medium):
     row = ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-25.00",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-25.00",
         payment_method="cash",
     )
     event = AuditEvent.objects.get(object_type="accounts.transaction", object_id=str(row.pk))
@@ -60,7 +67,10 @@ def test_posting_writes_an_audit_row_without_amounts(account, medium):
 def test_reversal_restores_the_balance_and_keeps_the_original(account, medium, amount):
     before = account.patient_balance
     payment = ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount=f"-{amount}",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount=f"-{amount}",
         payment_method="cash",
     )
     reversal = ledger.transaction_reverse(acting_user=medium, transaction_id=payment.pk, reason="Check bounced")
@@ -73,7 +83,10 @@ def test_reversal_restores_the_balance_and_keeps_the_original(account, medium, a
 
 def test_a_transaction_is_reversed_only_once(account, medium):
     payment = ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-10.00",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-10.00",
         payment_method="cash",
     )
     reversal = ledger.transaction_reverse(acting_user=medium, transaction_id=payment.pk, reason="Posted twice")
@@ -85,8 +98,12 @@ def test_a_transaction_is_reversed_only_once(account, medium):
 
 def test_same_reference_posts_once(account, medium):
     kwargs = dict(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-40.00",
-        payment_method="check", reference="CHK-77",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-40.00",
+        payment_method="check",
+        reference="CHK-77",
     )
     first = ledger.transaction_post(**kwargs)
     again = ledger.transaction_post(**kwargs)
@@ -110,9 +127,7 @@ def test_same_reference_posts_once(account, medium):
 def test_postings_against_the_rules_are_refused_and_change_nothing(account, medium, kind, amounts, message):
     count = Transaction.objects.count()
     with pytest.raises(ApplicationError, match=message):
-        ledger.transaction_post(
-            acting_user=medium, account_id=account.pk, kind=kind, payment_method="cash", **amounts
-        )
+        ledger.transaction_post(acting_user=medium, account_id=account.pk, kind=kind, payment_method="cash", **amounts)
     account.refresh_from_db()
     assert Transaction.objects.count() == count
     assert account.patient_balance == Decimal("200.00")
@@ -121,8 +136,12 @@ def test_postings_against_the_rules_are_refused_and_change_nothing(account, medi
 def test_card_numbers_are_refused_in_references(account, medium):
     with pytest.raises(ApplicationError, match="card number"):
         ledger.transaction_post(
-            acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-5.00",
-            payment_method="card", reference="4111 1111 1111 1111",
+            acting_user=medium,
+            account_id=account.pk,
+            kind=Kind.PATIENT_PAYMENT,
+            patient_amount="-5.00",
+            payment_method="card",
+            reference="4111 1111 1111 1111",
         )
 
 
@@ -130,7 +149,10 @@ def test_an_encounter_of_another_account_is_refused(account, medium):
     stranger = EncounterFactory()
     with pytest.raises(ApplicationError, match="another account"):
         ledger.transaction_post(
-            acting_user=medium, account_id=account.pk, kind=Kind.CHARGE, insurance_amount="10.00",
+            acting_user=medium,
+            account_id=account.pk,
+            kind=Kind.CHARGE,
+            insurance_amount="10.00",
             encounter_id=stranger.pk,
         )
 
@@ -149,7 +171,9 @@ def test_split_evenly_sums_to_the_total(total, parts):
     assert shares[-1] >= shares[0]
 
 
-@pytest.mark.parametrize("statement", ["UPDATE accounts_transaction SET patient_amount = 0", "DELETE FROM accounts_transaction"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE accounts_transaction SET patient_amount = 0", "DELETE FROM accounts_transaction"]
+)
 def test_database_refuses_changes_to_the_ledger(account, statement):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
@@ -167,7 +191,10 @@ def test_orm_cannot_edit_a_ledger_row_either(account):
 
 def test_database_refuses_changes_to_the_audit_trail(account, medium):
     ledger.transaction_post(
-        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-5.00",
+        acting_user=medium,
+        account_id=account.pk,
+        kind=Kind.PATIENT_PAYMENT,
+        patient_amount="-5.00",
         payment_method="cash",
     )
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
@@ -211,31 +238,61 @@ def test_property_balances_equal_ledger_and_buckets_sum_to_balance(practice, ope
         day = today - timedelta(days=days_ago)
         if kind == "visit":
             encounter = EncounterFactory(account=account, date_of_service=day)
-            posted.append(ledger.transaction_post(
-                acting_user=None, account_id=account.pk, kind=Kind.CHARGE, insurance_amount=amount,
-                encounter_id=encounter.pk, effective_on=day,
-            ))
+            posted.append(
+                ledger.transaction_post(
+                    acting_user=None,
+                    account_id=account.pk,
+                    kind=Kind.CHARGE,
+                    insurance_amount=amount,
+                    encounter_id=encounter.pk,
+                    effective_on=day,
+                )
+            )
             share = to_money(amount * patient_percent / 100)
             if share:
-                posted.append(ledger.transaction_post(
-                    acting_user=None, account_id=account.pk, kind=Kind.TRANSFER_TO_PATIENT, patient_amount=share,
-                    insurance_amount=-share, encounter_id=encounter.pk, effective_on=day,
-                ))
+                posted.append(
+                    ledger.transaction_post(
+                        acting_user=None,
+                        account_id=account.pk,
+                        kind=Kind.TRANSFER_TO_PATIENT,
+                        patient_amount=share,
+                        insurance_amount=-share,
+                        encounter_id=encounter.pk,
+                        effective_on=day,
+                    )
+                )
         elif kind == "payment":
-            posted.append(ledger.transaction_post(
-                acting_user=None, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount=-amount,
-                payment_method="cash", effective_on=day,
-            ))
+            posted.append(
+                ledger.transaction_post(
+                    acting_user=None,
+                    account_id=account.pk,
+                    kind=Kind.PATIENT_PAYMENT,
+                    patient_amount=-amount,
+                    payment_method="cash",
+                    effective_on=day,
+                )
+            )
         elif kind == "refund":
-            posted.append(ledger.transaction_post(
-                acting_user=None, account_id=account.pk, kind=Kind.REFUND, patient_amount=amount, effective_on=day,
-            ))
+            posted.append(
+                ledger.transaction_post(
+                    acting_user=None,
+                    account_id=account.pk,
+                    kind=Kind.REFUND,
+                    patient_amount=amount,
+                    effective_on=day,
+                )
+            )
         elif posted:
             target = posted[days_ago % len(posted)]
             if target.kind != Kind.REVERSAL and not Transaction.objects.filter(reverses=target).exists():
-                posted.append(ledger.transaction_reverse(
-                    acting_user=None, transaction_id=target.pk, reason="property test", effective_on=today,
-                ))
+                posted.append(
+                    ledger.transaction_reverse(
+                        acting_user=None,
+                        transaction_id=target.pk,
+                        reason="property test",
+                        effective_on=today,
+                    )
+                )
 
     account.refresh_from_db()
     assert (account.patient_balance, account.insurance_balance) == ledger_sums(account)
@@ -258,7 +315,11 @@ def test_property_balances_equal_ledger_and_buckets_sum_to_balance(practice, ope
     before = account_aging(account, as_of=as_of)
     if as_of < today:
         ledger.transaction_post(
-            acting_user=None, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount="-1.00",
-            payment_method="cash", effective_on=today,
+            acting_user=None,
+            account_id=account.pk,
+            kind=Kind.PATIENT_PAYMENT,
+            patient_amount="-1.00",
+            payment_method="cash",
+            effective_on=today,
         )
         assert account_aging(account, as_of=as_of) == before

@@ -89,9 +89,9 @@ def test_every_url_declares_its_tier_or_is_marked_public():
             undeclared.append(f"{route} ({name})")
     assert undeclared == [], f"views without a declared field group: {undeclared}"
     # Public views are few and known: login, logout, token, health, static.
-    assert all(
-        any(word in route for word in ("login", "logout", "token", "healthz", "static")) for route in public
-    ), public
+    assert all(any(word in route for word in ("login", "logout", "token", "healthz", "static")) for route in public), (
+        public
+    )
 
 
 def test_anonymous_requests_never_get_phi(client, account):
