@@ -5,8 +5,7 @@ from collections_app.errors import ApplicationError
 _DIGIT_RUNS = re.compile(r"(?:\d[ -]?){13,19}")
 
 CARD_NUMBER_REFUSED = (
-    "This looks like a card number. Never record card numbers: enter the payment processor's "
-    "reference instead."
+    "This looks like a card number. Never record card numbers: enter the payment processor's reference instead."
 )
 
 
