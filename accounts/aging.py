@@ -112,30 +112,26 @@ def account_aging(account, *, as_of: date) -> AccountAging:
 
 
 _PRACTICE_AGING_SQL = """
-WITH scoped AS (
-    SELECT t.account_id, t.encounter_id, t.patient_amount
+WITH per_encounter AS (
+    -- one pass over the practice's ledger: net patient amount per encounter (NULL: no encounter)
+    SELECT t.account_id, t.encounter_id, SUM(t.patient_amount) AS net
     FROM accounts_transaction t
     JOIN accounts_patientaccount a ON a.id = t.account_id
     WHERE a.practice_id = %(practice_id)s AND t.effective_on <= %(as_of)s
-),
-by_encounter AS (
-    SELECT s.account_id, s.encounter_id, e.date_of_service, SUM(s.patient_amount) AS net
-    FROM scoped s JOIN accounts_encounter e ON e.id = s.encounter_id
-    GROUP BY s.account_id, s.encounter_id, e.date_of_service
+    GROUP BY t.account_id, t.encounter_id
 ),
 pools AS (
-    SELECT account_id, SUM(credit) AS pool FROM (
-        SELECT account_id, -patient_amount AS credit FROM scoped WHERE encounter_id IS NULL
-        UNION ALL
-        SELECT account_id, -net AS credit FROM by_encounter WHERE net < 0
-    ) credits
+    -- credits to apply oldest-first: rows naming no encounter, and encounters paid past zero
+    SELECT account_id, SUM(-net) AS pool FROM per_encounter
+    WHERE encounter_id IS NULL OR net < 0
     GROUP BY account_id
 ),
 debits AS (
-    SELECT account_id, date_of_service, net,
-           SUM(net) OVER (PARTITION BY account_id ORDER BY date_of_service, encounter_id
-                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-    FROM by_encounter WHERE net > 0
+    SELECT p.account_id, e.date_of_service, p.net,
+           SUM(p.net) OVER (PARTITION BY p.account_id ORDER BY e.date_of_service, p.encounter_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+    FROM per_encounter p JOIN accounts_encounter e ON e.id = p.encounter_id
+    WHERE p.net > 0
 ),
 open_amounts AS (
     -- FIFO: encounter i keeps clamp(running_i - pool, 0, net_i) once credits fill older ones.
@@ -145,21 +141,20 @@ open_amounts AS (
                 ELSE d.running - COALESCE(CASE WHEN p.pool > 0 THEN p.pool ELSE 0 END, 0) END AS open_amount
     FROM debits d LEFT JOIN pools p ON p.account_id = d.account_id
 )
-SELECT {age_expr} AS age_days, SUM(open_amount) FROM open_amounts
-WHERE open_amount <> 0 GROUP BY 1
+SELECT 'open' AS kind, {age_expr} AS age_days, SUM(open_amount) FROM open_amounts
+WHERE open_amount <> 0 GROUP BY 2
 UNION ALL
-SELECT -1, SUM(-pool) FROM pools WHERE pool < 0
-"""
-
-_CREDIT_SQL = """
-WITH scoped AS (
-    SELECT t.account_id, SUM(t.patient_amount) AS balance
-    FROM accounts_transaction t
-    JOIN accounts_patientaccount a ON a.id = t.account_id
-    WHERE a.practice_id = %(practice_id)s AND t.effective_on <= %(as_of)s
-    GROUP BY t.account_id
-)
-SELECT COALESCE(SUM(balance), 0) FROM scoped
+-- debits no encounter carries (pool below zero): current
+SELECT 'open', 0, SUM(-pool) FROM pools WHERE pool < 0
+UNION ALL
+-- credits no encounter can absorb: the unapplied credit
+SELECT 'credit', 0, SUM(p.pool - COALESCE(d.total, 0))
+FROM pools p LEFT JOIN (
+    SELECT account_id, SUM(net) AS total FROM per_encounter WHERE encounter_id IS NOT NULL AND net > 0
+    GROUP BY account_id
+) d
+     ON d.account_id = p.account_id
+WHERE p.pool > COALESCE(d.total, 0)
 """
 
 
@@ -174,14 +169,16 @@ def practice_aging(practice_id: int, *, as_of: date) -> dict:
     else:
         age_expr = "CAST(julianday(%(as_of)s) - julianday(date_of_service) AS INTEGER)"
     params = {"practice_id": practice_id, "as_of": as_of.isoformat() if connection.vendor != "postgresql" else as_of}
-    buckets = empty_buckets()
+    buckets, credit = empty_buckets(), ZERO
     with connection.cursor() as cursor:
         cursor.execute(_PRACTICE_AGING_SQL.format(age_expr=age_expr), params)
-        for age_days, amount in cursor.fetchall():
+        for kind, age_days, amount in cursor.fetchall():
             if amount is None:
                 continue
-            buckets[bucket_for(max(int(age_days), 0))] += Decimal(amount).quantize(Decimal("0.01"))
-        cursor.execute(_CREDIT_SQL, params)
-        balance = Decimal(cursor.fetchone()[0]).quantize(Decimal("0.01"))
-    total = sum(buckets.values(), ZERO)
-    return {"buckets": buckets, "unapplied_credit": total - balance, "balance": balance}
+            amount = Decimal(amount).quantize(CENT)  # SQLite sums in floating point
+            if kind == "credit":
+                credit += amount
+            else:
+                buckets[bucket_for(max(int(age_days), 0))] += amount
+    balance = sum(buckets.values(), ZERO) - credit
+    return {"buckets": buckets, "unapplied_credit": credit, "balance": balance}
