@@ -51,6 +51,7 @@ class OpenEncounter:
     open_amount: Decimal
     age_days: int
     bucket: str
+    rendering_provider: str = ""
 
 
 @dataclass
@@ -84,28 +85,30 @@ def account_aging(account, *, as_of: date) -> AccountAging:
     encounters = (
         Encounter.objects.filter(pk__in=net_by_encounter.keys())
         .order_by("date_of_service", "id")
-        .values_list("id", "date_of_service")
+        .values_list("id", "date_of_service", "rendering_provider")
     )
     result = AccountAging(as_of=as_of)
     pool = -pooled
     debits = []
-    for encounter_id, date_of_service in encounters:
+    for encounter_id, date_of_service, provider in encounters:
         net = net_by_encounter[encounter_id]
         if net > 0:
-            debits.append((encounter_id, date_of_service, net))
+            debits.append((encounter_id, date_of_service, net, provider))
         else:
             pool -= net
     if pool < 0:
         # A debit nobody's encounter carries (e.g. refund of a credit): current.
         result.buckets["0-30"] += -pool
         pool = ZERO
-    for encounter_id, date_of_service, net in debits:
+    for encounter_id, date_of_service, net, provider in debits:
         applied = min(net, pool)
         pool -= applied
         open_amount = net - applied
         age = max((as_of - date_of_service).days, 0)
         bucket = bucket_for(age)
-        result.encounters.append(OpenEncounter(encounter_id, date_of_service, net, open_amount, age, bucket))
+        result.encounters.append(
+            OpenEncounter(encounter_id, date_of_service, net, open_amount, age, bucket, rendering_provider=provider)
+        )
         result.buckets[bucket] += open_amount
     result.unapplied_credit = pool
     return result

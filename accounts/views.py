@@ -8,14 +8,14 @@ only for tiers that may see them.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.forms import AccountSearchForm, PatientDemographicsForm
-from accounts.models import Encounter, Transaction
+from accounts.models import Transaction
 from accounts.money import ZERO
 from accounts.selectors import (
     AccountSearch,
@@ -89,38 +89,36 @@ def search(request):
 
 
 def _ledger_page(account, raw_page):
-    """One page of the ledger, newest first, each row with the patient balance after it."""
-    newest_first = account_ledger(account=account).reverse()
+    """One page of the ledger, newest first, each row with the patient balance after it.
+
+    The newest row leaves the stored patient balance (it always equals the ledger: check_ledger),
+    so walking back from it needs no running-sum query; later pages subtract the newer rows.
+    """
+    newest_first = (
+        account_ledger(account=account)
+        .reverse()
+        .annotate(is_reversed=Exists(Transaction.objects.filter(reverses=OuterRef("pk"))))
+    )
     paginator = Paginator(newest_first, LEDGER_PAGE_SIZE)
     page = _page_or_404(paginator, raw_page)
     rows = list(page.object_list)
-    if rows:
-        oldest = rows[-1]
-        before = Transaction.objects.filter(account=account).filter(
-            Q(effective_on__lt=oldest.effective_on) | Q(effective_on=oldest.effective_on, id__lt=oldest.id)
+    balance = account.patient_balance
+    if rows and page.number > 1:
+        newest = rows[0]
+        newer = Transaction.objects.filter(account=account).filter(
+            Q(effective_on__gt=newest.effective_on) | Q(effective_on=newest.effective_on, id__gt=newest.id)
         )
-        running = before.aggregate(total=Coalesce(Sum("patient_amount"), ZERO))["total"]
-        reversed_ids = set(
-            Transaction.objects.filter(reverses_id__in=[row.pk for row in rows])
-            .order_by()
-            .values_list("reverses_id", flat=True)
-        )
-        for row in reversed(rows):
-            running += row.patient_amount
-            row.patient_balance_after = running
-            row.is_reversed = row.pk in reversed_ids
+        balance -= newer.aggregate(total=Coalesce(Sum("patient_amount"), ZERO))["total"]
+    for row in rows:
+        row.patient_balance_after = balance
+        balance -= row.patient_amount
     page.rows = rows
     return page
 
 
-def _open_encounters(account, aging) -> list:
-    """Encounters with an open patient balance, oldest first, each with its rendering provider."""
-    open_rows = [row for row in aging.encounters if row.open_amount > 0]
-    if open_rows:
-        providers = dict(Encounter.objects.filter(account=account).order_by().values_list("id", "rendering_provider"))
-        for row in open_rows:
-            row.provider = providers.get(row.encounter_id, "")
-    return open_rows
+def _open_encounters(aging) -> list:
+    """Encounters with an open patient balance, oldest first."""
+    return [row for row in aging.encounters if row.open_amount > 0]
 
 
 @requires(FieldGroup.DEMOGRAPHICS)
@@ -143,7 +141,7 @@ def account_detail(request, pk):
     }
     if shows_billing:
         groups.add(FieldGroup.BILLING)
-        open_encounters = _open_encounters(account, aging)
+        open_encounters = _open_encounters(aging)
         context.update(
             {
                 "balances": {
@@ -181,7 +179,7 @@ def account_open_encounters(request, pk):
     account = account_get(user=request.user, account_id=pk)
     aging = account_aging_today(account)
     audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"open_encounters": "all"})
-    context = {"account": account, "open_encounters": _open_encounters(account, aging)}
+    context = {"account": account, "open_encounters": _open_encounters(aging)}
     return render(request, "accounts/_open_encounter_rows.html", context)
 
 
