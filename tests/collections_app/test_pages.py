@@ -262,9 +262,7 @@ def test_audit_trail_pages_without_counting_the_table(client, director):
 # --- benchmark floor -------------------------------------------------------------------------------
 
 
-def test_bench_floor_answers_ok_with_only_the_session_and_user_queries(
-    client, low, django_assert_max_num_queries, settings
-):
+def test_bench_floor_answers_ok_with_only_the_session_and_user_queries(client, low, django_assert_max_num_queries):
     client.force_login(low)
     client.get(reverse("bench-floor"))
     # The session comes from the cache when Redis is configured (cached_db), else the database.
