@@ -4,8 +4,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Upper
+from django.db.models.functions import Collate, Upper
 from django.utils import timezone
 
 from accounts.aging import AccountAging, account_aging
@@ -14,7 +15,11 @@ from collections_app.access import get_scoped_or_404, practices_for, scope_to_us
 
 MAX_QUERY_LENGTH = 100
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
-_NAME_CHARS = re.compile(r"[^A-Za-z\u00C0-\u024F' .,-]")
+# Letters of any script, apostrophes, hyphens, spaces and commas; everything else is dropped.
+_NAME_CHARS = re.compile(r"[^\w' .,-]|[\d_]")
+# Search result counts stop here ("1,000+"): counting every Smith at 1M patients costs more than
+# the page itself, and nobody pages past twenty pages of one surname.
+SEARCH_COUNT_CAP = 1000
 
 
 def parse_date_of_birth(text: str) -> date | None:
@@ -28,10 +33,6 @@ def parse_date_of_birth(text: str) -> date | None:
 
 def digits_only(text: str) -> str:
     return re.sub(r"\D", "", text or "")
-
-
-def _like_prefix(value: str) -> str:
-    return value.upper().replace("\\", "").replace("%", "").replace("_", "")
 
 
 @dataclass(frozen=True)
@@ -66,24 +67,55 @@ class AccountSearch:
         return filter_by_name(queryset, text, prefix="patient__")
 
 
+def name_key(field: str):
+    """The expression names are matched and sorted by: upper case, compared byte-wise.
+
+    PostgreSQL compares it in the "C" collation so a prefix becomes a range an index can walk in
+    order (migration accounts 0004); the database's default collation (C.UTF-8 or a locale) cannot
+    serve LIKE 'NAV%' from a b-tree. SQLite's default collation is already byte-wise.
+    """
+    expression = Upper(field)
+    return Collate(expression, "C") if connection.vendor == "postgresql" else expression
+
+
+def _fold(text: str) -> str:
+    """Upper-case typed text the way the database's UPPER() does: SQLite folds ASCII letters only
+    (so "Müller" matches UPPER('Müller') = 'MüLLER'); PostgreSQL folds every letter."""
+    if connection.vendor == "postgresql":
+        return text.upper()
+    return "".join(char.upper() if char.isascii() else char for char in text)
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def filter_by_name(queryset: QuerySet, text: str, *, prefix: str = "") -> QuerySet:
-    """'Garcia', 'Maria Garcia' or 'Garcia, Maria': prefix match on upper-cased last and first name
-    (the upper-case expression indexes serve it)."""
+    """'Garcia', 'Maria Garcia' or 'Garcia, Maria': prefix match on upper-cased last and first name.
+
+    When no surname starts with what was typed (PostgreSQL), a near spelling is tried through the
+    trigram index on UPPER(last_name): "Garsia" finds "Garcia".
+    """
     name = _NAME_CHARS.sub("", text)
     if "," in name:
         last, _, first = name.partition(",")
     else:
         parts = name.split()
         first, last = (" ".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", name)
-    last, first = _like_prefix(last.strip()), _like_prefix(first.strip())
+    last, first = _fold(last.strip(" .,-'")), _fold(first.strip(" .,-'"))
     if not last and not first:
         return queryset.none()
-    queryset = queryset.alias(last_upper=Upper(f"{prefix}last_name"), first_upper=Upper(f"{prefix}first_name"))
-    if last:
-        queryset = queryset.filter(last_upper__startswith=last)
+    keyed = queryset.alias(last_key=name_key(f"{prefix}last_name"), first_key=name_key(f"{prefix}first_name"))
     if first:
-        queryset = queryset.filter(first_upper__startswith=first)
-    return queryset
+        low, high = _prefix_range(first)
+        keyed = keyed.filter(first_key__gte=low, first_key__lt=high)
+    if not last:
+        return keyed
+    low, high = _prefix_range(last)
+    matched = keyed.filter(last_key__gte=low, last_key__lt=high)
+    if connection.vendor == "postgresql" and len(last) >= 3 and not matched.exists():
+        return keyed.alias(last_upper=Upper(f"{prefix}last_name")).filter(last_upper__trigram_similar=last)
+    return matched
 
 
 def account_search(*, user, search: AccountSearch) -> QuerySet:
@@ -92,7 +124,7 @@ def account_search(*, user, search: AccountSearch) -> QuerySet:
     return (
         search.apply(queryset)
         .select_related("patient", "practice", "guarantor")
-        .order_by("patient__last_name", "patient__first_name", "id")
+        .order_by(name_key("patient__last_name"), name_key("patient__first_name"), "patient_id", "id")
     )
 
 
@@ -116,7 +148,7 @@ def patient_search(*, user, query: str = "", practice_id: int | None = None, dat
             queryset = queryset.filter(medical_record_number__in={text, text.upper()})
         else:
             queryset = filter_by_name(queryset, text)
-    return queryset.select_related("practice").order_by("last_name", "first_name", "id")
+    return queryset.select_related("practice").order_by(name_key("last_name"), name_key("first_name"), "id")
 
 
 def account_get(*, user, account_id) -> PatientAccount:

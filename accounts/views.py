@@ -13,11 +13,13 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from accounts.forms import AccountSearchForm, PatientDemographicsForm
 from accounts.models import Transaction
 from accounts.money import ZERO
 from accounts.selectors import (
+    SEARCH_COUNT_CAP,
     AccountSearch,
     account_aging_today,
     account_get,
@@ -39,6 +41,23 @@ LEDGER_PAGE_SIZE = 50
 # The account page lists the oldest open encounters first; an account with hundreds of visits
 # shows the rest on request (the heaviest accounts must still open in well under 300 ms).
 OPEN_ENCOUNTERS_SHOWN = 50
+
+
+class CappedPaginator(Paginator):
+    """Counts at most SEARCH_COUNT_CAP + 1 rows: a common surname at 1M patients is "1,000+"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = SEARCH_COUNT_CAP
+        self.cap_display = f"{self.cap:,}"
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
 
 
 def _page_number(raw) -> int:
@@ -70,7 +89,7 @@ def search(request):
             practice_id=form.cleaned_data["practice"],
             status=form.cleaned_data["status"],
         )
-        paginator = Paginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE)
+        paginator = CappedPaginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE)
         page = _page_or_404(paginator, data.get("page"))
         shown = [account.pk for account in page.object_list]
         groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if can_see(user, FieldGroup.BILLING) else set())

@@ -277,7 +277,8 @@ def test_search_queries_are_bounded(client, practice, medium, django_assert_max_
         PatientAccountFactory(practice=practice, patient__last_name="Quayle")
     client.force_login(medium)
     client.get(reverse("search"))
-    with django_assert_max_num_queries(7):
+    # session, user, scope, count, page, audit; PostgreSQL adds the "any surname like this?" probe
+    with django_assert_max_num_queries(8):
         response = client.post(reverse("search"), {"q": "Quayle"})
     assert len(response.context["page"].object_list) == 12
 
@@ -586,3 +587,20 @@ def test_search_terms_never_travel_in_the_url(client, account, low):
     assert 'method="post"' in page and "csrfmiddlewaretoken" in page
     response = client.get(reverse("search"), {"q": account.patient.last_name})
     assert f'href="/accounts/{account.pk}/"' not in response.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="near spellings use pg_trgm (PostgreSQL)")
+def test_a_near_spelling_finds_the_patient_when_no_surname_starts_so(client, practice, low):
+    account = PatientAccountFactory(practice=practice, patient__last_name="Garcia", patient__first_name="Maria")
+    assert _listed(search(client, low, q="Garsia"), account)
+    assert _listed(search(client, low, q="Maria Garsia"), account)
+
+
+def test_a_surname_shared_by_more_than_a_thousand_says_so(client, practice, low, monkeypatch):
+    from accounts import views
+
+    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 3)
+    for _ in range(5):
+        PatientAccountFactory(practice=practice, patient__last_name="Quimby")
+    html = search(client, low, q="Quimby").content.decode()
+    assert "More than 3 accounts" in html

@@ -4,7 +4,6 @@ never a 500. The test client re-raises server errors, so a 500 fails these tests
 from datetime import date
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -96,11 +95,6 @@ def test_apostrophe_names_are_found(medium, practice):
         assert [row["id"] for row in data["results"]] == [account.pk], q
 
 
-@pytest.mark.xfail(
-    condition=connection.vendor == "sqlite",
-    strict=True,
-    reason="SQLite's UPPER() folds ASCII only, so 'MÜLLER' never matches UPPER('Müller') (selector bug, reported)",
-)
 def test_accented_names_are_found(medium, practice):
     account = PatientAccountFactory(
         practice=practice, patient=PatientFactory(practice=practice, first_name="Jürgen", last_name="Müller")
