@@ -233,7 +233,8 @@ class Encounter(models.Model):
     """A visit: what aging is measured from (date of service)."""
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="encounters")
+    # db_index=False: encounter_account_dos (account, date_of_service) serves lookups by account.
+    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="encounters", db_index=False)
     date_of_service = models.DateField()
     rendering_provider = models.CharField(max_length=100)
     rendering_provider_npi = models.CharField(max_length=10, blank=True)
@@ -339,7 +340,8 @@ class Transaction(models.Model):
         MONEY_ORDER = "money_order", "Money order"
         EFT = "eft", "EFT / ERA"
 
-    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="transactions")
+    # db_index=False: transaction_account_date (account, effective_on) serves lookups by account.
+    account = models.ForeignKey(PatientAccount, on_delete=models.PROTECT, related_name="transactions", db_index=False)
     encounter = models.ForeignKey(
         Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
     )
@@ -363,7 +365,6 @@ class Transaction(models.Model):
         ordering = ["effective_on", "id"]
         indexes = [
             models.Index(fields=["account", "effective_on"], name="transaction_account_date"),
-            models.Index(fields=["encounter"], name="transaction_encounter"),
         ]
         constraints = [
             models.CheckConstraint(
