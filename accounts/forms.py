@@ -51,16 +51,7 @@ class PatientDemographicsForm(forms.Form):
     # The record's updated_at when the form was drawn: a concurrent edit is refused, not overwritten.
     updated_at = forms.CharField(widget=forms.HiddenInput)
 
-    EDITABLE = (
-        "first_name",
-        "middle_name",
-        "last_name",
-        "date_of_birth",
-        "sex",
-        "phone",
-        "email",
-        *Patient.ADDRESS_FIELDS,
-    )
+    EDITABLE = (*Patient.NAME_AND_CONTACT_FIELDS, *Patient.ADDRESS_FIELDS)
 
     @classmethod
     def for_patient(cls, patient: Patient, **kwargs) -> "PatientDemographicsForm":

@@ -107,6 +107,9 @@ class Patient(AddressFields):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What a patient's demographics edit, API and audit name (addresses: ADDRESS_FIELDS).
+    NAME_AND_CONTACT_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "sex", "phone", "email")
+
     # PostgreSQL also has trigram indexes on UPPER(last_name) and UPPER(first_name) for
     # substring search at 1M patients (migration accounts 0002).
     class Meta:

@@ -207,17 +207,7 @@ def transaction_reverse(
     return reversal
 
 
-DEMOGRAPHIC_FIELDS = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "time_zone",
-    "chart_notes",
-)
+DEMOGRAPHIC_FIELDS = (*Patient.NAME_AND_CONTACT_FIELDS, "time_zone", "chart_notes")
 
 
 @transaction.atomic
