@@ -35,6 +35,7 @@ from collections_app.access import FieldGroup, can_see, requires
 from collections_app.audit import audit_read, audit_record
 from collections_app.errors import ApplicationError
 from collections_app.models import AuditEvent
+from collections_app.pagination import page_number
 
 SEARCH_PAGE_SIZE = 50
 LEDGER_PAGE_SIZE = 50
@@ -61,17 +62,8 @@ class CappedPaginator(Paginator):
         return self.count > self.cap
 
 
-def _page_number(raw) -> int:
-    """A page number from the query string; anything odd (text, negative, huge) is page 1."""
-    try:
-        number = int(str(raw))
-    except (TypeError, ValueError):
-        return 1
-    return number if number >= 1 else 1
-
-
 def _page_or_404(paginator: Paginator, raw):
-    number = _page_number(raw)
+    number = page_number(raw)
     if number > paginator.num_pages:
         raise Http404("No such page.")
     return paginator.page(number)

@@ -76,11 +76,12 @@ def practice_ids_for(user) -> list[int]:
 
         cached = user._practice_ids_cache = list(Practice.objects.order_by("pk").values_list("pk", flat=True))
     if cached is None:
-        cached = user._practice_ids_cache = _granted_practice_ids(user)
+        cached = user._practice_ids_cache = granted_practice_ids(user)
     return cached
 
 
-def _granted_practice_ids(user) -> list[int]:
+def granted_practice_ids(user) -> list[int]:
+    """Practices granted to the user (directly or through a group), whatever the tier."""
     app_label, codename = PRACTICE_PERMISSION.split(".")
     granted = {
         "permission__codename": codename,

@@ -11,10 +11,15 @@ from collections.abc import Iterable
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import Practice
-from collections_app.access import PRACTICE_PERMISSION, FieldGroup, can_see, grant_practice, revoke_practice
+from collections_app.access import (
+    FieldGroup,
+    can_see,
+    grant_practice,
+    granted_practice_ids,
+    revoke_practice,
+)
 from collections_app.audit import audit_record
 from collections_app.errors import ApplicationError
 from collections_app.models import AuditEvent, StaffUser, Tier
@@ -72,14 +77,7 @@ def practices_from_codes(codes: Iterable[str]) -> list[Practice]:
 
 def staff_granted_practices(staff_user: StaffUser):
     """The practices explicitly granted to this user (a Director sees all regardless)."""
-    return get_objects_for_user(
-        staff_user,
-        PRACTICE_PERMISSION,
-        klass=Practice,
-        use_groups=False,
-        with_superuser=False,
-        accept_global_perms=False,
-    )
+    return Practice.objects.filter(pk__in=granted_practice_ids(staff_user))
 
 
 @transaction.atomic

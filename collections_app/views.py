@@ -19,6 +19,7 @@ from accounts.selectors import practice_list
 from collections_app.access import FieldGroup, FieldGroupRequiredMixin, can_see, requires, scope_to_user
 from collections_app.forms import AuditFilterForm, StaffLoginForm
 from collections_app.models import AuditEvent
+from collections_app.pagination import page_number
 
 AUDIT_PAGE_SIZE = 100
 
@@ -121,7 +122,7 @@ class AuditLogView(FieldGroupRequiredMixin, TemplateView):
             events = self._filter(events, form.cleaned_data)
         elif form.is_bound:
             events = events.none()
-        page = _page_number(self.request.GET.get("page"))
+        page = page_number(self.request.GET.get("page"))
         offset = (page - 1) * AUDIT_PAGE_SIZE
         rows = list(events[offset : offset + AUDIT_PAGE_SIZE + 1])
         has_next = len(rows) > AUDIT_PAGE_SIZE
@@ -170,15 +171,6 @@ def _detail_value(value, shown: int = 12) -> str:
         head = ", ".join(str(item) for item in value[:shown])
         return f"{head}, … ({len(value)} in all)" if len(value) > shown else head
     return str(value)
-
-
-def _page_number(raw) -> int:
-    try:
-        number = int(str(raw))
-    except (TypeError, ValueError):
-        return 1
-    # Offsets past a million rows are not a page anyone reads; keep the OFFSET bounded.
-    return min(max(number, 1), 10_000)
 
 
 @requires(FieldGroup.DEMOGRAPHICS)
