@@ -53,6 +53,21 @@ class Practice(models.Model):
     follows_501r = models.BooleanField(
         default=False, help_text="Non-profit hospital rules (IRS 501(r)) for extraordinary actions."
     )
+    # Reg F (12 CFR 1006.14(b)(2)(ii)): no call within 7 days after a telephone conversation.
+    call_quiet_days_after_conversation = models.PositiveIntegerField(default=7)
+    # FDCPA 15 USC 1692c(a)(1): calls before 8:00 or after 21:00 local time are presumed inconvenient.
+    call_window_start_hour = models.PositiveSmallIntegerField(default=8)
+    call_window_end_hour = models.PositiveSmallIntegerField(default=21)
+    inquiry_response_business_days = models.PositiveIntegerField(default=10)
+    appointment_alert_days = models.PositiveIntegerField(
+        default=7, help_text="Upcoming appointments this many days ahead are checked for past-due balances."
+    )
+    early_followup_after_days = models.PositiveIntegerField(
+        default=21,
+        help_text="New patient balances (under 90 days from service) get a courtesy follow-up this many days "
+        "after the date of service; 0 turns it off.",
+    )
+    lop_review_days = models.PositiveIntegerField(default=90, help_text="Letter of Protection status check interval.")
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -208,6 +223,12 @@ class PatientAccount(models.Model):
     patient_balance = models.DecimalField(**MONEY, default=ZERO)
     insurance_balance = models.DecimalField(**MONEY, default=ZERO)
     last_patient_payment_on = models.DateField(null=True, blank=True)
+    # Communication flags (collections_app's governor reads them): FDCPA 15 USC 1692c(c) cease
+    # communication; 1692c(a)(2) a represented consumer is contacted through the attorney.
+    cease_communication_on = models.DateField(null=True, blank=True)
+    attorney_represented = models.BooleanField(default=False)
+    attorney_name = models.CharField(max_length=200, blank=True)
+    attorney_phone = models.CharField(max_length=20, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Optimistic lock: bumped on every change.")
     opened_on = models.DateField(default=timezone.localdate)
     created_at = models.DateTimeField(default=timezone.now)
@@ -384,3 +405,49 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk}"
+
+
+class PracticeAgingSnapshot(models.Model):
+    """Nightly: a practice's open AR per aging bucket on one date (patient and insurance), so trend
+    reports read one row per bucket instead of rescanning the ledger."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    bucket = models.CharField(max_length=10)
+    patient_amount = models.DecimalField(**MONEY, default=ZERO)
+    insurance_amount = models.DecimalField(**MONEY, default=ZERO)
+    account_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "as_of", "bucket"], name="aging_snapshot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Aging of practice {self.practice_id} on {self.as_of} {self.bucket}"
+
+
+class AccountAgingState(models.Model):
+    """Nightly: each account's current aging (as of the snapshot date). Queues, flags and agency
+    rules read it instead of aging a million ledgers per request."""
+
+    account = models.OneToOneField(PatientAccount, on_delete=models.CASCADE, primary_key=True, related_name="aging")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+", db_index=False)
+    as_of = models.DateField()
+    patient_open = models.DecimalField(**MONEY, default=ZERO)
+    oldest_open_service_on = models.DateField(null=True, blank=True)
+    oldest_open_age_days = models.IntegerField(null=True, blank=True)
+    bucket = models.CharField(max_length=10, blank=True, help_text="Bucket of the oldest open patient balance.")
+    is_past_due = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["practice", "oldest_open_age_days"],
+                condition=Q(is_past_due=True),
+                name="aging_state_past_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Aging of account {self.account_id} on {self.as_of}"

@@ -1,6 +1,6 @@
 """URLs under /api/. Every view declares its field group (or, for the token endpoint, `public`)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts import api
 
@@ -15,4 +15,10 @@ urlpatterns = [
     path("accounts/", api.AccountListApi.as_view(), name="api-account-list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
     path("accounts/<int:pk>/ledger/", api.AccountLedgerApi.as_view(), name="api-account-ledger"),
+    path("", include("collections_app.queues.api_urls")),
+    path("", include("collections_app.contacts.api_urls")),
+    path("", include("collections_app.holds.api_urls")),
+    path("", include("collections_app.correspondence.api_urls")),
+    path("", include("collections_app.jobs.api_urls")),
+    path("", include("payment_plans.api_urls")),
 ]

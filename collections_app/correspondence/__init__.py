@@ -1,0 +1,1 @@
+"""Returned mail and address correction; billing inquiries and their response due dates."""

@@ -1,0 +1,1 @@
+"""Holds that pause statements, dunning and agency referral: LOP, probate, bankruptcy, dispute."""

@@ -1,0 +1,1 @@
+"""The account workspace (one page per account) and its activity timeline; the scheduling view."""
