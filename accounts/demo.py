@@ -60,7 +60,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts_patientaccount": (
         "id", "practice_id", "account_number", "patient_id", "guarantor_id", "status", "hold_reason",
         "primary_insurance", "payer_name", "assigned_rep_id", "follow_up_on", "patient_balance",
-        "insurance_balance", "last_patient_payment_on", "version", "opened_on", "created_at", "updated_at",
+        "insurance_balance", "last_patient_payment_on", "cease_communication_on", "attorney_represented",
+        "attorney_name", "attorney_phone", "version", "opened_on", "created_at", "updated_at",
     ),
     # Below, the columns holding chunk-local ids come first (see ID_COLUMNS).
     "accounts_encounter": (
@@ -638,7 +639,8 @@ class DemoGenerator:
         rows["accounts_patientaccount"].append(self.join((
             str(account_id), str(practice.id), f"{practice.prefix}{account_id:07d}", str(patient_id),
             str(guarantor_id), "active", "", insurance, payer[0], null, null, money(patient_cents),
-            money(insurance_cents), null if last_payment is None else self._day(last_payment), "1",
+            money(insurance_cents), null if last_payment is None else self._day(last_payment), null,
+            self.dialect.false, "", "", "1",
             self._day(opened), created_at, created_at,
         )))  # fmt: skip
 

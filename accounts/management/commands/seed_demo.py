@@ -63,11 +63,15 @@ class Command(BaseCommand):
         result = seed_demo(
             accounts=accounts, practices=options["practices"], seed=options["seed"], today=today, progress=progress
         )
+        from collections_app.demo import seed_collections_activity
+
+        activity = seed_collections_activity(seed=options["seed"], today=today)
         counts = ", ".join(f"{n:,} {table.removeprefix('accounts_')}" for table, n in result.counts.items())
         self.stdout.write(self.style.SUCCESS(f"Loaded {counts} in {result.seconds:.1f} s."))
         if options["verbosity"] > 1 or result.bulk_ddl:
             phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
             self.stdout.write(f"Phases: {phases}.")
+        self.stdout.write("Collections activity: " + ", ".join(f"{n:,} {kind}" for kind, n in activity.items()) + ".")
         self.stdout.write(
             f"Patient balances {result.patient_total}, insurance balances {result.insurance_total}; "
             f"practices: {', '.join(result.practices)}."
