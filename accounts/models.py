@@ -68,6 +68,9 @@ class Practice(models.Model):
         "after the date of service; 0 turns it off.",
     )
     lop_review_days = models.PositiveIntegerField(default=90, help_text="Letter of Protection status check interval.")
+    plan_reminder_days_before = models.PositiveIntegerField(
+        default=5, help_text="Days before each plan installment's due date that its reminder goes out; 0: none."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

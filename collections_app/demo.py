@@ -88,8 +88,7 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
                     executor_phone="5185550100",
                     court="County Surrogate's Court",
                     case_number=f"P-{account_id}",
-                    notice_on=notice,
-                    notice_kind=AccountHold.NoticeKind.PUBLISHED,
+                    published_notice_on=notice,
                     claim_deadline_on=min(notice + timedelta(days=122), deceased_on + timedelta(days=365)),
                     review_on=min(notice + timedelta(days=108), deceased_on + timedelta(days=351)),
                 )
