@@ -1,5 +1,222 @@
-"""Views of this area (filled in by its builder)."""
+"""The account page's contact and payment panel, and the htmx actions it posts to.
+
+Each action view: load the account through the access policy, parse its form, call one service,
+re-render the panel (errors beside their fields, a short success note) and, on success, send
+`HX-Trigger: account-changed` so the workspace re-fetches the timeline. Without htmx it redirects
+to the account page with the outcome as a message.
+"""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.selectors import account_get
+from accounts.validators import CARD_NUMBER_REFUSED
+from collections_app.access import FieldGroup, can_see, requires
+from collections_app.audit import audit_read
+from collections_app.contacts import services
+from collections_app.contacts.compliance import ATTORNEY_REPRESENTED, contact_decision, patient_time_zone
+from collections_app.contacts.forms import (
+    ConsentForm,
+    ConsentRevokeForm,
+    ContactLogForm,
+    FlagsForm,
+    FollowUpForm,
+    NoteForm,
+    PaymentForm,
+)
+from collections_app.contacts.selectors import PANEL_RECENT_CONTACTS, consent_list, contact_list, open_promises
+from collections_app.errors import ApplicationError
+from collections_app.models import Contact
+
+PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
+
+FORMS = {
+    "contact_form": ContactLogForm,
+    "payment_form": PaymentForm,
+    "follow_up_form": FollowUpForm,
+    "note_form": NoteForm,
+    "consent_form": ConsentForm,
+    "revoke_form": ConsentRevokeForm,
+}
 
 
-def panel_context(request, account) -> dict:
-    return {}
+def _decision_context(account, decision) -> dict:
+    tz = patient_time_zone(account)
+    next_at = decision.next_allowed_at.astimezone(tz) if decision.next_allowed_at else None
+    return {
+        "allowed": decision.allowed,
+        "reasons": decision.reasons,
+        "next_allowed_at": next_at,
+        "time_zone": tz.key,
+    }
+
+
+def panel_context(request, account, *, bound: dict | None = None, flash: str = "") -> dict:
+    """The panel's own context: the governor's answer for a call to the patient now, the forms,
+    open promises, consents and the latest contacts."""
+    now = timezone.now()
+    bound = bound or {}
+    patient_call = contact_decision(
+        account=account, channel=Contact.Channel.OUTBOUND_CALL, party=Contact.Party.PATIENT, at=now
+    )
+    # Represented (flag or active Letter of Protection) exactly when the governor says so.
+    represented = ATTORNEY_REPRESENTED in patient_call.codes
+    context = {
+        "contact_call_decision": _decision_context(account, patient_call),
+        "contact_represented": represented,
+        "contact_open_promises": list(open_promises(account=account)),
+        "contact_consents": list(consent_list(account=account)),
+        "contact_recent": list(contact_list(account=account)[:PANEL_RECENT_CONTACTS]),
+        "contact_can_override": can_see(request.user, FieldGroup.MANAGEMENT),
+        "contact_flash": flash,
+        "contact_local_now": now.astimezone(patient_time_zone(account)),
+    }
+    if represented:
+        attorney_call = contact_decision(
+            account=account, channel=Contact.Channel.OUTBOUND_CALL, party=Contact.Party.ATTORNEY, at=now
+        )
+        context["contact_attorney_decision"] = _decision_context(account, attorney_call)
+    for name, form_class in FORMS.items():
+        context[f"contact_{name}"] = bound.get(name) or form_class()
+    context["contact_flags_form"] = bound.get("flags_form") or FlagsForm.for_account(account)
+    if not bound.get("follow_up_form"):
+        context["contact_follow_up_form"] = FollowUpForm(initial={"follow_up_on": account.follow_up_on})
+    return context
+
+
+@requires(FieldGroup.BILLING)
+@require_GET
+def panel(request, pk):
+    """The panel on its own (refreshed after another panel changed the account)."""
+    account = account_get(user=request.user, account_id=pk)
+    audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"panel": "contacts"})
+    return render(request, PANEL_TEMPLATE, {"account": account, **panel_context(request, account)})
+
+
+def _act(request, pk, *, form_name: str, form_class, call, success: str):
+    """Parse the form, call the service, answer htmx with the panel or redirect."""
+    account = account_get(user=request.user, account_id=pk)
+    form = form_class(request.POST)
+    ok = False
+    if form.is_valid():
+        try:
+            call(account, form.cleaned_data)
+        except ApplicationError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+            if field and error.message == CARD_NUMBER_REFUSED:
+                # PCI DSS: the refused card number is not echoed back into the page.
+                form.data = form.data.copy()
+                form.data[form.add_prefix(field)] = ""
+        else:
+            ok = True
+    if not request.htmx:
+        if ok:
+            messages.success(request, success)
+        else:
+            for errors in form.errors.values():
+                for message in errors:
+                    messages.error(request, message)
+        return redirect(reverse("account-detail", args=[account.pk]))
+    account = account_get(user=request.user, account_id=pk)  # fresh flags, follow-up and version
+    context = panel_context(request, account, bound={} if ok else {form_name: form}, flash=success if ok else "")
+    response = render(request, PANEL_TEMPLATE, {"account": account, **context})
+    if ok:
+        response["HX-Trigger"] = "account-changed"
+    return response
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def contact_log(request, pk):
+    def call(account, data):
+        arguments = ContactLogForm.service_arguments(data)
+        services.contact_log(acting_user=request.user, account_id=account.pk, **arguments)
+
+    return _act(request, pk, form_name="contact_form", form_class=ContactLogForm, call=call, success="Contact logged.")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def payment_record(request, pk):
+    def call(account, data):
+        services.payment_record(
+            acting_user=request.user,
+            account_id=account.pk,
+            amount=data["amount"],
+            method=data["method"],
+            reference=data["reference"],
+            notes=data["notes"],
+            effective_on=data["effective_on"],
+        )
+
+    return _act(request, pk, form_name="payment_form", form_class=PaymentForm, call=call, success="Payment posted.")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def follow_up_set(request, pk):
+    def call(account, data):
+        services.follow_up_set(acting_user=request.user, account_id=account.pk, follow_up_on=data["follow_up_on"])
+
+    return _act(
+        request, pk, form_name="follow_up_form", form_class=FollowUpForm, call=call, success="Follow-up date saved."
+    )
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def note_add(request, pk):
+    def call(account, data):
+        services.note_add(acting_user=request.user, account_id=account.pk, body=data["body"])
+
+    return _act(request, pk, form_name="note_form", form_class=NoteForm, call=call, success="Note added.")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def flags_set(request, pk):
+    def call(account, data):
+        services.flags_set(
+            acting_user=request.user,
+            account_id=account.pk,
+            cease_communication=data["cease_communication"],
+            cease_communication_on=data["cease_communication_on"],
+            attorney_represented=data["attorney_represented"],
+            attorney_name=data["attorney_name"],
+            attorney_phone=data["attorney_phone"],
+            expected_version=data["version"],
+        )
+
+    return _act(request, pk, form_name="flags_form", form_class=FlagsForm, call=call, success="Flags saved.")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def consent_record(request, pk):
+    def call(account, data):
+        services.consent_record(
+            acting_user=request.user,
+            account_id=account.pk,
+            channel=data["channel"],
+            granted_on=data["granted_on"],
+            granted_how=data["granted_how"],
+        )
+
+    return _act(request, pk, form_name="consent_form", form_class=ConsentForm, call=call, success="Consent recorded.")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
+def consent_revoke(request, pk):
+    def call(account, data):
+        services.consent_revoke(
+            acting_user=request.user, account_id=account.pk, channel=data["channel"], revoked_on=data["revoked_on"]
+        )
+
+    return _act(
+        request, pk, form_name="revoke_form", form_class=ConsentRevokeForm, call=call, success="Consent revoked."
+    )

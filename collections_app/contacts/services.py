@@ -1,0 +1,609 @@
+"""Contact log, promises to pay, payments taken by reps, follow-up dates, notes, flags and consents.
+
+Every service: keyword-only, `acting_user` first, one transaction, the account row locked while
+rules are checked, an audit row (ids, codes and field names only: never notes or names).
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import DecimalField, Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import PatientAccount, Transaction
+from accounts.money import ZERO, to_money
+from accounts.services import transaction_post
+from accounts.validators import refuse_card_numbers
+from collections_app.access import FieldGroup, can_see
+from collections_app.audit import audit_record
+from collections_app.contacts.compliance import CONVERSATION_PARTIES, OUTBOUND_CHANNELS, contact_decision
+from collections_app.errors import ApplicationError
+from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
+
+MESSAGE_REFUSED = "Not allowed now: {explanation}."
+MESSAGE_REFUSED_NEXT = "Not allowed now: {explanation}. Next allowed {when}."
+MESSAGE_OVERRIDE_TIER = "Only a billing manager can override a compliance refusal."
+MESSAGE_OVERRIDE_NOT_NEEDED = "Nothing to override: this contact is allowed."
+MESSAGE_CHANNEL = "Choose how the contact was made."
+MESSAGE_PARTY = "Choose who was contacted."
+MESSAGE_OUTCOME = "Choose the outcome."
+MESSAGE_OUTCOME_NEEDS_SOMEONE = "Choose who was reached: this outcome means someone was spoken to."
+MESSAGE_FUTURE_CONTACT = "A contact cannot be logged in the future."
+MESSAGE_PROMISE_AMOUNT = "Enter the promised amount."
+MESSAGE_PROMISE_DUE = "Enter the date the payment was promised for."
+MESSAGE_AMOUNT_POSITIVE = "Enter an amount greater than zero."
+MESSAGE_AMOUNT_INVALID = "Enter an amount in dollars and cents."
+MESSAGE_DUE_PAST = "The promised date cannot be in the past."
+MESSAGE_DUE_TOO_FAR = "A promise to pay is due within {days} days; for longer, set up a payment plan."
+MESSAGE_METHOD = "Choose how the payment was made: cash, check, card or money order."
+MESSAGE_CARD_NEEDS_REFERENCE = "A card payment needs the payment processor's reference."
+MESSAGE_PAYMENT_DATE_FUTURE = "A payment cannot be dated in the future."
+MESSAGE_FOLLOW_UP_PAST = "Choose a follow-up date after today."
+MESSAGE_FOLLOW_UP_TOO_FAR = "Choose a follow-up date within a year."
+MESSAGE_NOTE_EMPTY = "Write the note."
+MESSAGE_NOTE_TOO_LONG = "A note is at most {limit} characters."
+MESSAGE_CEASE_DATE_FUTURE = "The cease-communication date cannot be in the future."
+MESSAGE_ATTORNEY_NAME = "Enter the attorney's name."
+MESSAGE_STALE = "Someone else changed this account while you were editing. Reload and try again."
+MESSAGE_CONSENT_CHANNEL = "Choose texts or autodialed calls."
+MESSAGE_CONSENT_DATE_FUTURE = "Consent cannot be dated in the future."
+MESSAGE_CONSENT_EXISTS = "Consent to {label} is already on record."
+MESSAGE_CONSENT_NONE = "There is no consent to {label} on record to revoke."
+MESSAGE_REVOKE_DATE_FUTURE = "A revocation cannot be dated in the future."
+MESSAGE_REVOKE_BEFORE_GRANT = "A revocation cannot be dated before the consent was given."
+
+# A promise is a short commitment; anything longer is a payment plan (installments, grace days).
+PROMISE_MAX_DAYS = 90
+FOLLOW_UP_MAX_DAYS = 365
+NOTE_MAX_LENGTH = 5000
+# Payment kinds a promise is kept by; payment_plans owns plan installments separately.
+PROMISE_PAYMENT_KINDS = (Transaction.Kind.PATIENT_PAYMENT, Transaction.Kind.AGENCY_PAYMENT)
+PAYMENT_METHODS = (
+    Transaction.PaymentMethod.CASH,
+    Transaction.PaymentMethod.CHECK,
+    Transaction.PaymentMethod.CARD,
+    Transaction.PaymentMethod.MONEY_ORDER,
+)
+# Outcomes that mean the consumer was spoken to: "nobody reached" cannot have them.
+SPOKEN_OUTCOMES = frozenset(
+    {
+        Contact.Outcome.PROMISE_TO_PAY,
+        Contact.Outcome.DISPUTES,
+        Contact.Outcome.REFUSES,
+        Contact.Outcome.PAID,
+        Contact.Outcome.REQUESTS_PLAN,
+        Contact.Outcome.ATTORNEY_REPRESENTED,
+        Contact.Outcome.CEASE_REQUESTED,
+        Contact.Outcome.CALLBACK_REQUESTED,
+        Contact.Outcome.INFORMATION_GIVEN,
+        Contact.Outcome.DECEASED_REPORTED,
+    }
+)
+ACCOUNT = "accounts.patientaccount"
+
+
+def practice_today(practice, now: datetime | None = None) -> date:
+    return timezone.localdate(now or timezone.now(), ZoneInfo(practice.time_zone))
+
+
+def _lock_account(account_id: int) -> PatientAccount:
+    # The row lock serialises contact attempts on one account: two reps logging calls at once are
+    # counted against the cap one after the other.
+    # of=("self",): the practice, patient and guarantor rows joined in are read, not locked.
+    related = PatientAccount.objects.select_related("practice", "patient", "guarantor")
+    return related.select_for_update(of=("self",)).get(pk=account_id)
+
+
+def _money(value, field: str) -> Decimal:
+    if value is None or value == "":
+        raise ApplicationError(MESSAGE_AMOUNT_POSITIVE, field=field)
+    try:
+        amount = to_money(value if isinstance(value, Decimal) else str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise ApplicationError(MESSAGE_AMOUNT_INVALID, field=field) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ApplicationError(MESSAGE_AMOUNT_POSITIVE, field=field)
+    if amount >= Decimal("10000000000"):
+        raise ApplicationError(MESSAGE_AMOUNT_INVALID, field=field)
+    return amount
+
+
+def _refresh_queue(account_id: int) -> None:
+    """The work queue re-evaluates the account now (a new promise clears a broken one, a follow-up
+    date or a flag changes what is due)."""
+    from collections_app.queues.services import queue_refresh_account
+
+    queue_refresh_account(account_id=account_id)
+
+
+def _bump_version(account: PatientAccount, **changes) -> None:
+    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1, **changes)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    account.version += 1
+
+
+# --- Contact log ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_log(
+    *,
+    acting_user,
+    account_id: int,
+    channel: str,
+    party: str,
+    outcome: str,
+    notes: str = "",
+    autodialed: bool = False,
+    occurred_at: datetime | None = None,
+    override_reason: str = "",
+    promise_amount=None,
+    promise_due_on: date | None = None,
+    attorney_name: str = "",
+    attorney_phone: str = "",
+) -> Contact:
+    """Log a call, text, letter or email. Outbound attempts ask the compliance governor first; a
+    refusal stands unless a manager overrides it with a reason (kept on the contact and audited)."""
+    now = timezone.now()
+    if channel not in Contact.Channel.values:
+        raise ApplicationError(MESSAGE_CHANNEL, field="channel")
+    if party not in Contact.Party.values:
+        raise ApplicationError(MESSAGE_PARTY, field="party")
+    if outcome not in Contact.Outcome.values:
+        raise ApplicationError(MESSAGE_OUTCOME, field="outcome")
+    if party == Contact.Party.NOBODY and outcome in SPOKEN_OUTCOMES:
+        raise ApplicationError(MESSAGE_OUTCOME_NEEDS_SOMEONE, field="party")
+    occurred_at = occurred_at or now
+    if occurred_at > now + timedelta(minutes=5):
+        raise ApplicationError(MESSAGE_FUTURE_CONTACT, field="occurred_at")
+    refuse_card_numbers("notes", notes)
+    refuse_card_numbers("override_reason", override_reason)
+    override_reason = override_reason.strip()
+    if override_reason and not can_see(acting_user, FieldGroup.MANAGEMENT):
+        raise ApplicationError(MESSAGE_OVERRIDE_TIER, field="override_reason")
+    autodialed = bool(autodialed) and channel == Contact.Channel.OUTBOUND_CALL
+
+    account = _lock_account(account_id)
+    overridden: list[str] = []
+    if channel in OUTBOUND_CHANNELS:
+        decision = contact_decision(
+            account=account, channel=channel, party=party, autodialed=autodialed, at=occurred_at
+        )
+        if not decision.allowed:
+            if not override_reason:
+                next_at = decision.next_allowed_at
+                raise ApplicationError(
+                    _refusal_message(decision, account),
+                    extra={"rules": decision.codes, "next_allowed_at": next_at.isoformat() if next_at else None},
+                )
+            overridden = decision.codes
+    if override_reason and not overridden:
+        raise ApplicationError(MESSAGE_OVERRIDE_NOT_NEEDED, field="override_reason")
+
+    contact = Contact.objects.create(
+        account=account,
+        practice_id=account.practice_id,
+        channel=channel,
+        party=party,
+        outcome=outcome,
+        autodialed=autodialed,
+        notes=notes,
+        occurred_at=occurred_at,
+        logged_by=acting_user,
+        override_by=acting_user if overridden else None,
+        override_reason=override_reason if overridden else "",
+    )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=contact,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "channel": channel, "party": party, "outcome": outcome},
+    )
+    if overridden:
+        # The override is its own audit row so a manager's overrides can be listed on their own.
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=contact,
+            field_group=FieldGroup.MANAGEMENT,
+            detail={"account_id": account.pk, "override": True, "overridden_rules": overridden},
+        )
+
+    local_day = timezone.localdate(occurred_at, ZoneInfo(account.practice.time_zone))
+    if outcome == Contact.Outcome.PROMISE_TO_PAY:
+        if promise_amount in (None, ""):
+            raise ApplicationError(MESSAGE_PROMISE_AMOUNT, field="promise_amount")
+        if promise_due_on is None:
+            raise ApplicationError(MESSAGE_PROMISE_DUE, field="promise_due_on")
+        _promise_create(
+            acting_user=acting_user,
+            account=account,
+            amount=promise_amount,
+            due_on=promise_due_on,
+            contact=contact,
+            amount_field="promise_amount",
+            due_field="promise_due_on",
+        )
+    elif outcome == Contact.Outcome.ATTORNEY_REPRESENTED and party in CONVERSATION_PARTIES | {Contact.Party.ATTORNEY}:
+        _flags_change(
+            acting_user=acting_user,
+            account=account,
+            attorney_represented=True,
+            attorney_name=attorney_name,
+            attorney_phone=attorney_phone,
+            because_of=contact,
+        )
+    elif outcome == Contact.Outcome.CEASE_REQUESTED and party in CONVERSATION_PARTIES | {Contact.Party.ATTORNEY}:
+        if account.cease_communication_on is None:
+            _flags_change(
+                acting_user=acting_user, account=account, cease_communication_on=local_day, because_of=contact
+            )
+    return contact
+
+
+def _refusal_message(decision, account) -> str:
+    if decision.next_allowed_at is None:
+        return MESSAGE_REFUSED.format(explanation="; ".join(r.explanation for r in decision.reasons))
+    from collections_app.contacts.compliance import patient_time_zone
+
+    local = decision.next_allowed_at.astimezone(patient_time_zone(account))
+    return MESSAGE_REFUSED_NEXT.format(
+        explanation="; ".join(r.explanation for r in decision.reasons),
+        when=f"{local:%m/%d/%Y %H:%M} {local.tzname()}",
+    )
+
+
+# --- Promises to pay -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def promise_create(*, acting_user, account_id: int, amount, due_on: date | None) -> PromiseToPay:
+    """A promise to pay `amount` by `due_on` (practice-local dates; due today or within 90 days)."""
+    account = _lock_account(account_id)
+    return _promise_create(acting_user=acting_user, account=account, amount=amount, due_on=due_on)
+
+
+def _promise_create(
+    *, acting_user, account, amount, due_on, contact=None, amount_field="amount", due_field="due_on"
+) -> PromiseToPay:
+    amount = _money(amount, amount_field)
+    if due_on is None:
+        raise ApplicationError(MESSAGE_PROMISE_DUE, field=due_field)
+    today = practice_today(account.practice)
+    if due_on < today:
+        raise ApplicationError(MESSAGE_DUE_PAST, field=due_field)
+    if due_on > today + timedelta(days=PROMISE_MAX_DAYS):
+        raise ApplicationError(MESSAGE_DUE_TOO_FAR.format(days=PROMISE_MAX_DAYS), field=due_field)
+    promise = PromiseToPay.objects.create(
+        account=account,
+        practice_id=account.practice_id,
+        contact=contact,
+        amount=amount,
+        promised_on=today,
+        due_on=due_on,
+        created_by=acting_user,
+    )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=promise,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "contact_id": contact.pk if contact else None},
+    )
+    _refresh_queue(account.pk)
+    return promise
+
+
+def _paid_toward_promise(as_of: date):
+    """Patient and agency payments on the promise's account from the day it was made through its
+    due date (and no later than `as_of`), net of reversals posted by `as_of`. Payments are negative
+    ledger amounts, so the sum is negated."""
+    reversed_by_then = Transaction.objects.filter(
+        kind=Transaction.Kind.REVERSAL, reverses=OuterRef("pk"), effective_on__lte=as_of
+    )
+    payments = (
+        Transaction.objects.filter(
+            account=OuterRef("account"),
+            kind__in=PROMISE_PAYMENT_KINDS,
+            effective_on__gte=OuterRef("promised_on"),
+            effective_on__lte=OuterRef("due_on"),
+        )
+        .filter(effective_on__lte=as_of)
+        .exclude(Exists(reversed_by_then))
+        .order_by()
+        .values("account")
+        .annotate(total=Sum("patient_amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=12, decimal_places=2)
+    return Coalesce(Subquery(payments, output_field=money), Value(ZERO, output_field=money), output_field=money)
+
+
+@transaction.atomic
+def promise_check(*, as_of_by_practice: dict[int, date]) -> dict[str, int]:
+    """Nightly: open promises become KEPT when payments since they were made reach the amount by
+    the due date, and BROKEN when the due date has passed without that. Set-based per practice
+    (one select of ids, one update, one bulk audit insert per status); running it again for the
+    same dates finds no open promise left to change."""
+    counts = {"kept": 0, "broken": 0}
+    audits: list[AuditEvent] = []
+    now = timezone.now()
+    for practice_id, as_of in sorted(as_of_by_practice.items()):
+        open_promises = PromiseToPay.objects.filter(practice_id=practice_id, status=PromiseToPay.Status.OPEN)
+        kept_rows = list(
+            open_promises.annotate(paid=_paid_toward_promise(as_of))
+            .filter(paid__lte=-F("amount"))
+            .values_list("pk", "account_id")
+        )
+        if kept_rows:
+            PromiseToPay.objects.filter(pk__in=[pk for pk, _ in kept_rows], status=PromiseToPay.Status.OPEN).update(
+                status=PromiseToPay.Status.KEPT, resolved_on=as_of
+            )
+        broken_rows = list(
+            open_promises.filter(due_on__lt=as_of)
+            .exclude(pk__in=[pk for pk, _ in kept_rows])
+            .values_list("pk", "account_id")
+        )
+        if broken_rows:
+            PromiseToPay.objects.filter(pk__in=[pk for pk, _ in broken_rows], status=PromiseToPay.Status.OPEN).update(
+                status=PromiseToPay.Status.BROKEN, resolved_on=as_of
+            )
+        for status, rows in ((PromiseToPay.Status.KEPT, kept_rows), (PromiseToPay.Status.BROKEN, broken_rows)):
+            counts[status.value] += len(rows)
+            audits.extend(
+                AuditEvent(
+                    occurred_at=now,
+                    action=AuditEvent.Action.UPDATE,
+                    object_type="collections_app.promisetopay",
+                    object_id=str(pk),
+                    practice_id=practice_id,
+                    field_group=FieldGroup.BILLING,
+                    detail={"account_id": account_id, "status": status.value, "as_of": as_of.isoformat()},
+                )
+                for pk, account_id in rows
+            )
+    if audits:
+        AuditEvent.objects.bulk_create(audits, batch_size=1000)
+    return counts
+
+
+# --- Payments --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    acting_user,
+    account_id: int,
+    amount,
+    method: str,
+    reference: str = "",
+    notes: str = "",
+    effective_on: date | None = None,
+) -> Transaction:
+    """A payment taken by a rep (cash, check, card through the processor, money order), posted to
+    the ledger as a patient payment. Card numbers are never recorded: the processor's reference is."""
+    amount = _money(amount, "amount")
+    if method not in PAYMENT_METHODS:
+        raise ApplicationError(MESSAGE_METHOD, field="method")
+    reference = (reference or "").strip()
+    notes = (notes or "").strip()
+    # PCI DSS 3.2.1 / 3.4: a card number typed into any free-text field is refused, not stored.
+    refuse_card_numbers("reference", reference)
+    refuse_card_numbers("notes", notes)
+    if method == Transaction.PaymentMethod.CARD and not reference:
+        raise ApplicationError(MESSAGE_CARD_NEEDS_REFERENCE, field="reference")
+    account = PatientAccount.objects.select_related("practice").get(pk=account_id)
+    today = practice_today(account.practice)
+    if effective_on is not None and effective_on > today:
+        raise ApplicationError(MESSAGE_PAYMENT_DATE_FUTURE, field="effective_on")
+    row = transaction_post(
+        acting_user=acting_user,
+        account_id=account_id,
+        kind=Transaction.Kind.PATIENT_PAYMENT,
+        patient_amount=-amount,
+        effective_on=effective_on or today,
+        payment_method=method,
+        reference=reference,
+        memo=notes[:200],
+    )
+    from collections_app.queues.services import queue_refresh_account
+    from payment_plans.services import plan_payment_received
+
+    queue_refresh_account(account_id=account_id)
+    plan_payment_received(account_id=account_id)
+    return row
+
+
+# --- Follow-up, notes ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_up_set(*, acting_user, account_id: int, follow_up_on: date | None) -> PatientAccount:
+    """Set (or, with None, clear) the account's follow-up date: after today, within a year."""
+    account = _lock_account(account_id)
+    if follow_up_on is not None:
+        today = practice_today(account.practice)
+        if follow_up_on <= today:
+            raise ApplicationError(MESSAGE_FOLLOW_UP_PAST, field="follow_up_on")
+        if follow_up_on > today + timedelta(days=FOLLOW_UP_MAX_DAYS):
+            raise ApplicationError(MESSAGE_FOLLOW_UP_TOO_FAR, field="follow_up_on")
+    if account.follow_up_on == follow_up_on:
+        return account
+    _bump_version(account, follow_up_on=follow_up_on)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=account,
+        field_group=FieldGroup.BILLING,
+        detail={"fields": ["follow_up_on"]},
+    )
+    _refresh_queue(account.pk)
+    return account
+
+
+@transaction.atomic
+def note_add(*, acting_user, account_id: int, body: str) -> AccountNote:
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError(MESSAGE_NOTE_EMPTY, field="body")
+    if len(body) > NOTE_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_NOTE_TOO_LONG.format(limit=NOTE_MAX_LENGTH), field="body")
+    refuse_card_numbers("body", body)
+    account = _lock_account(account_id)
+    note = AccountNote.objects.create(
+        account=account, practice_id=account.practice_id, body=body, created_by=acting_user
+    )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=note,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk},
+    )
+    return note
+
+
+# --- Communication flags -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def flags_set(
+    *,
+    acting_user,
+    account_id: int,
+    cease_communication: bool | None = None,
+    cease_communication_on: date | None = None,
+    attorney_represented: bool | None = None,
+    attorney_name: str = "",
+    attorney_phone: str = "",
+    expected_version: int | None = None,
+) -> PatientAccount:
+    """Turn cease-communication (FDCPA 1692c(c), with its date) and attorney representation
+    (1692c(a)(2), with the attorney's name and phone) on or off. None leaves a flag as it is."""
+    account = _lock_account(account_id)
+    if expected_version is not None and account.version != expected_version:
+        raise ApplicationError(MESSAGE_STALE)
+    today = practice_today(account.practice)
+    changes: dict = {}
+    if cease_communication is True:
+        on = cease_communication_on or today
+        if on > today:
+            raise ApplicationError(MESSAGE_CEASE_DATE_FUTURE, field="cease_communication_on")
+        changes["cease_communication_on"] = on
+    elif cease_communication is False:
+        changes["cease_communication_on"] = None
+    if attorney_represented is True:
+        attorney_name = (attorney_name or "").strip()
+        if not attorney_name and not account.attorney_name:
+            raise ApplicationError(MESSAGE_ATTORNEY_NAME, field="attorney_name")
+        changes["attorney_represented"] = True
+    elif attorney_represented is False:
+        changes["attorney_represented"] = False
+    return _flags_change(
+        acting_user=acting_user, account=account, attorney_name=attorney_name, attorney_phone=attorney_phone, **changes
+    )
+
+
+def _flags_change(*, acting_user, account, attorney_name="", attorney_phone="", because_of=None, **changes):
+    refuse_card_numbers("attorney_name", attorney_name or "")
+    if changes.get("attorney_represented"):
+        if attorney_name:
+            changes["attorney_name"] = attorney_name.strip()[:200]
+        if attorney_phone:
+            changes["attorney_phone"] = "".join(ch for ch in attorney_phone if ch.isdigit())[:20]
+    changed = {name: value for name, value in changes.items() if getattr(account, name) != value}
+    if not changed:
+        return account
+    flag_change = []
+    if "cease_communication_on" in changed:
+        flag_change.append("cease_on" if changed["cease_communication_on"] else "cease_off")
+    if "attorney_represented" in changed:
+        flag_change.append("attorney_on" if changed["attorney_represented"] else "attorney_off")
+    _bump_version(account, **changed)
+    detail = {"fields": sorted(changed)}
+    if flag_change:
+        detail["flag_change"] = flag_change
+    if because_of is not None:
+        detail["contact_id"] = because_of.pk
+    audit_record(
+        user=acting_user, action=AuditEvent.Action.UPDATE, obj=account, field_group=FieldGroup.BILLING, detail=detail
+    )
+    _refresh_queue(account.pk)
+    return account
+
+
+# --- Consent (TCPA 47 USC 227) ---------------------------------------------------------------------
+
+
+def _consent_label(channel: str) -> str:
+    return ContactConsent.Channel(channel).label.lower()
+
+
+@transaction.atomic
+def consent_record(
+    *, acting_user, account_id: int, channel: str, granted_on: date | None = None, granted_how: str = ""
+) -> ContactConsent:
+    if channel not in ContactConsent.Channel.values:
+        raise ApplicationError(MESSAGE_CONSENT_CHANNEL, field="channel")
+    refuse_card_numbers("granted_how", granted_how)
+    account = _lock_account(account_id)
+    today = practice_today(account.practice)
+    granted_on = granted_on or today
+    if granted_on > today:
+        raise ApplicationError(MESSAGE_CONSENT_DATE_FUTURE, field="granted_on")
+    if ContactConsent.objects.filter(account=account, channel=channel, revoked_on__isnull=True).exists():
+        raise ApplicationError(MESSAGE_CONSENT_EXISTS.format(label=_consent_label(channel)), field="channel")
+    consent = ContactConsent.objects.create(
+        account=account,
+        practice_id=account.practice_id,
+        channel=channel,
+        granted_on=granted_on,
+        granted_how=granted_how.strip()[:200],
+        recorded_by=acting_user,
+    )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=consent,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "channel": channel},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, acting_user, account_id: int, channel: str, revoked_on: date | None = None) -> ContactConsent:
+    """Record that the patient withdrew consent (any reasonable means revokes, FCC 2015 TCPA
+    Order); contact on that channel is refused from `revoked_on`."""
+    if channel not in ContactConsent.Channel.values:
+        raise ApplicationError(MESSAGE_CONSENT_CHANNEL, field="channel")
+    account = _lock_account(account_id)
+    today = practice_today(account.practice)
+    revoked_on = revoked_on or today
+    if revoked_on > today:
+        raise ApplicationError(MESSAGE_REVOKE_DATE_FUTURE, field="revoked_on")
+    consent = (
+        ContactConsent.objects.filter(account=account, channel=channel, revoked_on__isnull=True)
+        .order_by("-granted_on", "-id")
+        .first()
+    )
+    if consent is None:
+        raise ApplicationError(MESSAGE_CONSENT_NONE.format(label=_consent_label(channel)), field="channel")
+    if revoked_on < consent.granted_on:
+        raise ApplicationError(MESSAGE_REVOKE_BEFORE_GRANT, field="revoked_on")
+    consent.revoked_on = revoked_on
+    consent.save(update_fields=["revoked_on"])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=consent,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "channel": channel, "fields": ["revoked_on"]},
+    )
+    return consent
