@@ -36,6 +36,8 @@ from collections_app.audit import audit_read, audit_record
 from collections_app.errors import ApplicationError
 from collections_app.models import AuditEvent
 from collections_app.pagination import page_number
+from collections_app.workspace.selectors import hold_reason_label
+from collections_app.workspace.views import workspace_context
 
 SEARCH_PAGE_SIZE = 50
 LEDGER_PAGE_SIZE = 50
@@ -147,6 +149,7 @@ def account_detail(request, pk):
         "patient": patient,
         "guarantor": account.guarantor,
         "past_due": account_is_past_due(account, aging),
+        "hold_reason_label": hold_reason_label(account.hold_reason),
         "appointments": list(patient_upcoming_appointments(patient=patient)),
         "shows_billing": shows_billing,
         "shows_identifiers": shows_identifiers,
@@ -167,6 +170,9 @@ def account_detail(request, pk):
                 "ledger": _ledger_page(account, 1),
             }
         )
+        # The rep's workspace: header flags, the queue's claim bar, the action panels (each runs
+        # its own queries only for tiers that may see it); the timeline loads by htmx afterwards.
+        context.update(workspace_context(request, account))
     if shows_identifiers:
         groups.add(FieldGroup.DIRECTOR)
     audit_read(user=user, obj=account, field_groups=groups)

@@ -23,6 +23,83 @@
     if (event.key === "Escape" && event.target && event.target.type === "search") event.target.blur();
   });
 
+  // The account workspace's keys. A page offers a key by marking an element: data-hotkey="n" on a
+  // button or link clicks it, on a form or field focuses its first field. Fallbacks cover the
+  // panels that do not mark themselves yet.
+  var HOTKEYS = [
+    { key: "/", label: "Search accounts" },
+    // queue.js submits the "Next account" form itself; listed here only.
+    { key: "n", label: "Next account in my queue", fallback: "form[data-hotkey-next]", listOnly: true },
+    { key: "c", label: "Log a contact", fallback: "#panel-contacts form" },
+    { key: "a", label: "Jump to the action panels", fallback: "#workspace-actions" },
+    { key: "t", label: "Jump to the activity timeline", fallback: "#timeline-panel" },
+    { key: "l", label: "Jump to the ledger", fallback: "#ledger-panel" },
+    { key: "?", label: "Show these keys" }
+  ];
+
+  function hotkeyTarget(entry) {
+    return document.querySelector('[data-hotkey="' + entry.key + '"]') ||
+      (entry.fallback ? document.querySelector(entry.fallback) : null);
+  }
+
+  function activate(target) {
+    if (target.tagName === "A" || target.tagName === "BUTTON") {
+      target.click();
+      return;
+    }
+    var field = target.matches("input, select, textarea") ? target :
+      target.querySelector("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])");
+    if (field) {
+      field.focus();
+      return;
+    }
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+    target.scrollIntoView({ block: "start" });
+  }
+
+  function showHotkeys() {
+    var dialog = document.getElementById("hotkeys");
+    if (dialog && dialog.open) return;
+    if (dialog) dialog.remove();  // rebuilt each time: panels come and go with htmx swaps
+    dialog = document.createElement("dialog");
+    dialog.id = "hotkeys";
+    dialog.className = "hotkeys";
+    dialog.setAttribute("aria-labelledby", "hotkeys-title");
+    var html = '<h2 id="hotkeys-title">Keyboard shortcuts</h2><dl>';
+    HOTKEYS.forEach(function (entry) {
+      if (entry.key !== "/" && entry.key !== "?" && !hotkeyTarget(entry)) return;
+      html += "<dt><kbd>" + entry.key + "</kbd></dt><dd>" + entry.label + "</dd>";
+    });
+    html += "<dt><kbd>Esc</kbd></dt><dd>Leave a field or close this list</dd></dl>";
+    html += '<form method="dialog"><button class="btn btn-small" type="submit">Close</button></form>';
+    dialog.innerHTML = html;
+    document.body.appendChild(dialog);
+    if (typeof dialog.showModal === "function") dialog.showModal();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      showHotkeys();
+      return;
+    }
+    if (event.key === "/") return;  // handled above
+    for (var i = 0; i < HOTKEYS.length; i++) {
+      if (HOTKEYS[i].key !== event.key || HOTKEYS[i].listOnly) continue;
+      var target = hotkeyTarget(HOTKEYS[i]);
+      if (!target) return;
+      event.preventDefault();
+      activate(target);
+      return;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-hotkey-help]")) showHotkeys();
+  });
+
   // When the idle timeout ends the session, an htmx request is redirected to the sign-in page:
   // go there as a whole page instead of swapping the sign-in form into a table.
   document.addEventListener("htmx:beforeSwap", function (event) {
