@@ -1,5 +1,173 @@
-"""Reads of this area (filled in by its builder)."""
+"""Reads of returned mail, address history and billing inquiries, scoped by the access policy."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Q, QuerySet, Value, When
+
+from accounts.models import AddressHistory, Patient, PatientAccount
+from collections_app.access import get_scoped_or_404, scope_to_user
+from collections_app.models import BillingInquiry, ReturnedMail
+from collections_app.workspace.timeline import TimelineEvent
+
+RESOLVED_SHOWN = 5
+ANSWERED_SHOWN = 10
+TIMELINE_ROWS = 50
 
 
-def timeline_events(account) -> list:
-    return []
+def mail_suppressed_q(prefix: str = "") -> Q:
+    """Accounts (prefix "") or rows reaching an account (e.g. "account__") whose patient's address
+    is bad: statements and letters skip them until the address is corrected or confirmed."""
+    return Q(**{f"{prefix}patient__address_is_bad": True})
+
+
+def account_mailing_allowed(account: PatientAccount) -> tuple[bool, str]:
+    """(False, "address_is_bad") while mail to the patient is coming back."""
+    if account.patient.address_is_bad:
+        return False, "address_is_bad"
+    return True, ""
+
+
+def _unresolved_first() -> Case:
+    return Case(When(resolved_at__isnull=True, then=Value(0)), default=Value(1))
+
+
+def _unanswered_first() -> Case:
+    return Case(When(responded_on__isnull=True, then=Value(0)), default=Value(1))
+
+
+def returned_mail_get(*, user, returned_mail_id: int) -> ReturnedMail:
+    return get_scoped_or_404(ReturnedMail.objects.select_related("account", "patient"), user, pk=returned_mail_id)
+
+
+def returned_mail_list(*, user, account: PatientAccount) -> QuerySet:
+    """Returned mail for the account's patient, open first, newest first."""
+    return (
+        scope_to_user(ReturnedMail.objects.filter(patient_id=account.patient_id), user)
+        .select_related("recorded_by", "resolved_by")
+        .order_by(_unresolved_first(), "-received_on", "-pk")
+    )
+
+
+def inquiry_get(*, user, inquiry_id: int) -> BillingInquiry:
+    return get_scoped_or_404(BillingInquiry.objects.select_related("account", "practice"), user, pk=inquiry_id)
+
+
+def inquiry_list(*, user, account: PatientAccount) -> QuerySet:
+    return (
+        scope_to_user(BillingInquiry.objects.filter(account=account), user)
+        .select_related("created_by", "responded_by")
+        .order_by(_unanswered_first(), "response_due_on", "-created_at")
+    )
+
+
+def overdue_inquiries(*, as_of: date) -> QuerySet:
+    """Unanswered inquiries past their response date (the queue's rule reads these)."""
+    return BillingInquiry.objects.filter(responded_on__isnull=True, response_due_on__lt=as_of)
+
+
+def patient_for_address(*, user, patient_id: int) -> Patient:
+    return get_scoped_or_404(Patient.objects.select_related("practice"), user, pk=patient_id)
+
+
+def correspondence_for_panel(*, account: PatientAccount, today: date) -> dict:
+    """What the mail and inquiries panel shows (the account is already scoped): three queries."""
+    mail = list(
+        ReturnedMail.objects.filter(patient_id=account.patient_id)
+        .select_related("recorded_by")
+        .order_by(_unresolved_first(), "-received_on", "-pk")[:TIMELINE_ROWS]
+    )
+    inquiries = list(
+        BillingInquiry.objects.filter(account=account)
+        .select_related("created_by", "responded_by")
+        .order_by(_unanswered_first(), "response_due_on", "-created_at")[:TIMELINE_ROWS]
+    )
+    for inquiry in inquiries:
+        inquiry.is_overdue = inquiry.responded_on is None and inquiry.response_due_on < today
+    history = list(AddressHistory.objects.filter(patient_id=account.patient_id).order_by("-recorded_at")[:5])
+    return {
+        "mail_open": [row for row in mail if row.resolved_at is None],
+        "mail_resolved": [row for row in mail if row.resolved_at is not None][:RESOLVED_SHOWN],
+        "inquiries_open": [row for row in inquiries if row.responded_on is None],
+        "inquiries_answered": [row for row in inquiries if row.responded_on is not None][:ANSWERED_SHOWN],
+        "address_history": history,
+    }
+
+
+def _local_midnight(day: date, tz_name: str) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
+
+
+def timeline_events(account) -> list[TimelineEvent]:
+    """Returned mail recorded and resolved, address corrections, inquiries opened and answered."""
+    tz_name = account.practice.time_zone
+    events = []
+    mail = (
+        ReturnedMail.objects.filter(account=account)
+        .select_related("recorded_by", "resolved_by")
+        .order_by("-recorded_at")[:TIMELINE_ROWS]
+    )
+    for row in mail:
+        events.append(
+            TimelineEvent(
+                when=row.recorded_at,
+                kind="mail",
+                title=f"Returned mail: {row.get_reason_display()}",
+                actor=row.recorded_by.username if row.recorded_by else "",
+                extra={"returned_mail_id": row.pk, "action": "recorded"},
+            )
+        )
+        if row.resolved_at:
+            events.append(
+                TimelineEvent(
+                    when=row.resolved_at,
+                    kind="mail",
+                    title=f"Returned mail resolved: {row.get_resolution_display()}",
+                    actor=row.resolved_by.username if row.resolved_by else "",
+                    extra={"returned_mail_id": row.pk, "action": "resolved"},
+                )
+            )
+    corrections = (
+        AddressHistory.objects.filter(patient_id=account.patient_id, was_bad=False, recorded_by__isnull=False)
+        .select_related("recorded_by")
+        .order_by("-recorded_at")[:TIMELINE_ROWS]
+    )
+    for entry in corrections:
+        events.append(
+            TimelineEvent(
+                when=entry.recorded_at,
+                kind="change",
+                title="Address changed",
+                detail=entry.reason,
+                actor=entry.recorded_by.username if entry.recorded_by else "",
+                extra={"address_history_id": entry.pk},
+            )
+        )
+    inquiries = (
+        BillingInquiry.objects.filter(account=account)
+        .select_related("created_by", "responded_by")
+        .order_by("-created_at")[:TIMELINE_ROWS]
+    )
+    for inquiry in inquiries:
+        events.append(
+            TimelineEvent(
+                when=inquiry.created_at,
+                kind="inquiry",
+                title=f"Billing inquiry ({inquiry.get_channel_display()})",
+                detail=inquiry.question,
+                actor=inquiry.created_by.username if inquiry.created_by else "",
+                extra={"inquiry_id": inquiry.pk, "action": "opened", "response_due_on": inquiry.response_due_on},
+            )
+        )
+        if inquiry.responded_on:
+            events.append(
+                TimelineEvent(
+                    when=_local_midnight(inquiry.responded_on, tz_name),
+                    kind="inquiry",
+                    title="Billing inquiry answered",
+                    detail=inquiry.response,
+                    actor=inquiry.responded_by.username if inquiry.responded_by else "",
+                    extra={"inquiry_id": inquiry.pk, "action": "answered"},
+                )
+            )
+    return events

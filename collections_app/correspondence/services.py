@@ -1,0 +1,294 @@
+"""Returned mail and address correction; billing inquiries and their responses.
+
+Returned mail marks the patient's address bad, which stops mailings (statements and letters skip a
+bad address) and opens a research item in the queue. A corrected address keeps the old one in the
+history, clears the flag and resolves the research; "unable to locate" resolves the research and
+leaves the address bad.
+"""
+
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import AddressHistory, Patient, PatientAccount
+from accounts.selectors import account_practice_today
+from accounts.services import patient_update_demographics
+from accounts.validators import refuse_card_numbers
+from collections_app.access import FieldGroup
+from collections_app.audit import audit_record
+from collections_app.correspondence.business_days import add_business_days
+from collections_app.errors import ApplicationError
+from collections_app.models import AuditEvent, BillingInquiry, ReturnedMail
+from collections_app.queues.services import queue_refresh_account
+
+MESSAGE_BAD_REASON = "Choose why the mail came back."
+MESSAGE_RECEIVED_IN_FUTURE = "The date received cannot be in the future."
+MESSAGE_BAD_RESOLUTION = "Choose how the returned mail was resolved."
+MESSAGE_CORRECT_WITH_ADDRESS = "Enter the corrected address to resolve returned mail as corrected."
+MESSAGE_ALREADY_RESOLVED = "This returned mail has already been resolved."
+MESSAGE_ADDRESS_REQUIRED = "Enter the {label}."
+MESSAGE_BAD_STATE = "Enter the two-letter state."
+MESSAGE_BAD_POSTAL_CODE = "Enter a 5-digit ZIP code or ZIP+4."
+MESSAGE_SAME_ADDRESS = "That is the address on file. If it is right, resolve the returned mail as confirmed."
+MESSAGE_STALE = "Someone else changed this patient while you were editing. Reload and try again."
+MESSAGE_BAD_CHANNEL = "Choose how the inquiry came in."
+MESSAGE_NEEDS_QUESTION = "Enter the patient's question."
+MESSAGE_NEEDS_RESPONSE = "Enter the response given."
+MESSAGE_ALREADY_ANSWERED = "This inquiry has already been answered."
+MESSAGE_RESPONDED_BEFORE_RECEIVED = "The response date cannot be before the inquiry was received."
+
+POSTAL_CODE = re.compile(r"^\d{5}(-?\d{4})?$")
+ADDRESS_LABELS = {"address_line1": "street address", "city": "city", "state": "state", "postal_code": "ZIP code"}
+
+
+def _lock_account(account_id: int) -> PatientAccount:
+    return PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
+
+
+def _user_or_none(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _accounts_of(returned_mail_rows) -> list[int]:
+    return sorted({row.account_id for row in returned_mail_rows})
+
+
+@transaction.atomic
+def returned_mail_record(*, acting_user, account_id: int, received_on: date, reason: str) -> ReturnedMail:
+    """Mail came back: mark the address bad (mailings stop) and open a research item."""
+    if reason not in ReturnedMail.Reason.values:
+        raise ApplicationError(MESSAGE_BAD_REASON, field="reason")
+    account = _lock_account(account_id)
+    if received_on > account_practice_today(account):
+        raise ApplicationError(MESSAGE_RECEIVED_IN_FUTURE, field="received_on")
+    patient = Patient.objects.select_for_update().get(pk=account.patient_id)
+    row = ReturnedMail.objects.create(
+        account=account,
+        practice_id=account.practice_id,
+        patient=patient,
+        received_on=received_on,
+        reason=reason,
+        recorded_by=_user_or_none(acting_user),
+    )
+    if not patient.address_is_bad:
+        patient.address_is_bad = True
+        patient.save(update_fields=["address_is_bad", "updated_at"])
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=patient,
+            field_group=FieldGroup.DEMOGRAPHICS,
+            detail={"fields": ["address_is_bad"], "returned_mail_id": row.pk},
+        )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=row,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "patient_id": patient.pk, "reason": reason},
+    )
+    queue_refresh_account(account_id=account.pk)
+    return row
+
+
+def _resolve_open(*, acting_user, patient: Patient, resolution: str, now) -> list[ReturnedMail]:
+    open_rows = list(ReturnedMail.objects.select_for_update().filter(patient=patient, resolved_at__isnull=True))
+    if open_rows:
+        ReturnedMail.objects.filter(pk__in=[row.pk for row in open_rows]).update(
+            resolved_at=now, resolved_by=_user_or_none(acting_user), resolution=resolution
+        )
+        for row in open_rows:
+            audit_record(
+                user=acting_user,
+                action=AuditEvent.Action.UPDATE,
+                obj=row,
+                field_group=FieldGroup.BILLING,
+                detail={
+                    "account_id": row.account_id,
+                    "fields": ["resolution", "resolved_at"],
+                    "resolution": resolution,
+                },
+            )
+    return open_rows
+
+
+def _clean_address(fields: dict) -> dict:
+    cleaned = {name: (fields.get(name) or "").strip() for name in Patient.ADDRESS_FIELDS}
+    for name, label in ADDRESS_LABELS.items():
+        if not cleaned[name]:
+            raise ApplicationError(MESSAGE_ADDRESS_REQUIRED.format(label=label), field=name)
+    cleaned["state"] = cleaned["state"].upper()
+    if not re.fullmatch(r"[A-Z]{2}", cleaned["state"]):
+        raise ApplicationError(MESSAGE_BAD_STATE, field="state")
+    if not POSTAL_CODE.match(cleaned["postal_code"]):
+        raise ApplicationError(MESSAGE_BAD_POSTAL_CODE, field="postal_code")
+    for name, value in cleaned.items():
+        refuse_card_numbers(name, value)
+    return cleaned
+
+
+@transaction.atomic
+def address_correct(
+    *,
+    acting_user,
+    patient_id: int,
+    address_line1: str,
+    city: str,
+    state: str,
+    postal_code: str,
+    address_line2: str = "",
+    expected_updated_at=None,
+) -> Patient:
+    """Correct a bad address: the old one stays in the history marked bad, the new one is written,
+    mailings resume and the open returned-mail research is resolved as corrected."""
+    new_address = _clean_address(
+        {
+            "address_line1": address_line1,
+            "address_line2": address_line2,
+            "city": city,
+            "state": state,
+            "postal_code": postal_code,
+        }
+    )
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if expected_updated_at is not None and patient.updated_at != expected_updated_at:
+        raise ApplicationError(MESSAGE_STALE)
+    if all(getattr(patient, name) == value for name, value in new_address.items()):
+        raise ApplicationError(MESSAGE_SAME_ADDRESS, field="address_line1")
+    now = timezone.now()
+    latest_return = (
+        ReturnedMail.objects.filter(patient=patient, resolved_at__isnull=True).order_by("-received_on", "-pk").first()
+    )
+    was_bad = patient.address_is_bad
+    reason = "Address on file"
+    if was_bad:
+        reason = "Returned mail" + (f": {latest_return.get_reason_display()}" if latest_return else "")
+    # The address being replaced, as it was: history keeps every address, bad ones marked so.
+    AddressHistory.objects.create(
+        patient=patient,
+        recorded_at=now if patient.address_history.exists() else patient.created_at,
+        recorded_by=_user_or_none(acting_user),
+        reason=reason,
+        was_bad=was_bad,
+        **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
+    )
+    # The new address: written, history row added, bad-address flag cleared, audited (demographics).
+    try:
+        patient = patient_update_demographics(acting_user=acting_user, patient_id=patient.pk, **new_address)
+    except ValidationError as error:
+        field, messages = (
+            next(iter(error.message_dict.items())) if hasattr(error, "error_dict") else (None, error.messages)
+        )
+        raise ApplicationError(messages[0], field=field) from None
+    resolved = _resolve_open(
+        acting_user=acting_user, patient=patient, resolution=ReturnedMail.Resolution.ADDRESS_CORRECTED, now=now
+    )
+    for account_id in _accounts_of(resolved) or list(patient.accounts.values_list("pk", flat=True)):
+        queue_refresh_account(account_id=account_id)
+    return patient
+
+
+@transaction.atomic
+def returned_mail_resolve(*, acting_user, returned_mail_id: int, resolution: str) -> ReturnedMail:
+    """Close the research without a new address: confirmed good (mailings resume) or unable to
+    locate (the address stays bad, mailings stay stopped)."""
+    if resolution == ReturnedMail.Resolution.ADDRESS_CORRECTED:
+        raise ApplicationError(MESSAGE_CORRECT_WITH_ADDRESS, field="resolution")
+    if resolution not in ReturnedMail.Resolution.values:
+        raise ApplicationError(MESSAGE_BAD_RESOLUTION, field="resolution")
+    patient_id = ReturnedMail.objects.values_list("patient_id", flat=True).get(pk=returned_mail_id)
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    row = ReturnedMail.objects.get(pk=returned_mail_id)
+    if row.resolved_at is not None:
+        raise ApplicationError(MESSAGE_ALREADY_RESOLVED)
+    now = timezone.now()
+    resolved = _resolve_open(acting_user=acting_user, patient=patient, resolution=resolution, now=now)
+    if resolution == ReturnedMail.Resolution.ADDRESS_CONFIRMED and patient.address_is_bad:
+        patient.address_is_bad = False
+        patient.save(update_fields=["address_is_bad", "updated_at"])
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=patient,
+            field_group=FieldGroup.DEMOGRAPHICS,
+            detail={"fields": ["address_is_bad"], "returned_mail_id": row.pk},
+        )
+    for account_id in _accounts_of(resolved):
+        queue_refresh_account(account_id=account_id)
+    row.refresh_from_db()
+    return row
+
+
+@transaction.atomic
+def inquiry_open(
+    *, acting_user, account_id: int, channel: str, question: str, received_on: date | None = None
+) -> BillingInquiry:
+    """Log a billing question; the response is due after the practice's number of business days."""
+    if channel not in BillingInquiry.Channel.values:
+        raise ApplicationError(MESSAGE_BAD_CHANNEL, field="channel")
+    question = (question or "").strip()
+    if not question:
+        raise ApplicationError(MESSAGE_NEEDS_QUESTION, field="question")
+    refuse_card_numbers("question", question)
+    account = _lock_account(account_id)
+    today = account_practice_today(account)
+    received_on = received_on or today
+    if received_on > today:
+        raise ApplicationError(MESSAGE_RECEIVED_IN_FUTURE, field="received_on")
+    inquiry = BillingInquiry.objects.create(
+        account=account,
+        practice_id=account.practice_id,
+        channel=channel,
+        question=question,
+        received_on=received_on,
+        response_due_on=add_business_days(received_on, account.practice.inquiry_response_business_days),
+        created_by=_user_or_none(acting_user),
+    )
+    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=inquiry,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "channel": channel, "response_due_on": inquiry.response_due_on.isoformat()},
+    )
+    queue_refresh_account(account_id=account.pk)
+    return inquiry
+
+
+@transaction.atomic
+def inquiry_respond(*, acting_user, inquiry_id: int, response: str, responded_on: date | None = None) -> BillingInquiry:
+    response = (response or "").strip()
+    if not response:
+        raise ApplicationError(MESSAGE_NEEDS_RESPONSE, field="response")
+    refuse_card_numbers("response", response)
+    account_id = BillingInquiry.objects.values_list("account_id", flat=True).get(pk=inquiry_id)
+    account = _lock_account(account_id)
+    inquiry = BillingInquiry.objects.get(pk=inquiry_id)
+    if inquiry.responded_on is not None:
+        raise ApplicationError(MESSAGE_ALREADY_ANSWERED)
+    responded_on = responded_on or account_practice_today(account)
+    if responded_on < inquiry.received_on:
+        raise ApplicationError(MESSAGE_RESPONDED_BEFORE_RECEIVED, field="responded_on")
+    inquiry.response = response
+    inquiry.responded_on = responded_on
+    inquiry.responded_by = _user_or_none(acting_user)
+    inquiry.save(update_fields=["response", "responded_on", "responded_by"])
+    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=inquiry,
+        field_group=FieldGroup.BILLING,
+        detail={
+            "account_id": account.pk,
+            "fields": ["response", "responded_on"],
+            "late": responded_on > inquiry.response_due_on,
+        },
+    )
+    queue_refresh_account(account_id=account.pk)
+    return inquiry
