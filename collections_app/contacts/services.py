@@ -415,8 +415,9 @@ def payment_record(
     from collections_app.queues.services import queue_refresh_account
     from payment_plans.services import plan_payment_received
 
+    # The plan first: a payment that catches up a lapsed plan clears its queue item in the refresh.
+    plan_payment_received(account_id=account_id, acting_user=acting_user)
     queue_refresh_account(account_id=account_id)
-    plan_payment_received(account_id=account_id)
     return row
 
 
