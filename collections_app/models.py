@@ -157,6 +157,8 @@ class QueueEntry(models.Model):
         indexes = [
             models.Index(fields=["practice", "-score"], name="queue_practice_score"),
             models.Index(fields=["assigned_rep", "-score"], name="queue_rep_score"),
+            # "My queue" over several practices walks this in queue order instead of sorting them all.
+            models.Index(models.F("score").desc(), "oldest_item_on", "account", name="queue_order"),
         ]
 
     def __str__(self) -> str:
