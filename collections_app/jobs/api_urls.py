@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from collections_app.jobs import api
+
+urlpatterns = [
+    path("jobs/runs/", api.JobRunListApi.as_view(), name="api-job-runs"),
+]
