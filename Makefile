@@ -45,8 +45,11 @@ install: $(STAMP)
 migrate: install
 	$(MANAGE) migrate --noinput
 
+# Then tonight's jobs (aging snapshot, promises, plans, holds, queues), so the reps' queues are
+# filled from the start; a second `make run` finds them done for today and changes nothing.
 seed: migrate
 	$(MANAGE) seed_demo --accounts $(DEMO_ACCOUNTS) --practices $(DEMO_PRACTICES) --if-empty
+	$(MANAGE) run_nightly
 
 logins: install
 	@password="$$($(MANAGE) shell --verbosity 0 -c 'from django.conf import settings; print(settings.DEMO_PASSWORD)')"; \
@@ -107,6 +110,8 @@ check-ledger: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/nightly.py
+	$(BIN)/python bench/queue_next.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis $(BROKER_FOLDER) test-db.sqlite3*
