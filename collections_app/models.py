@@ -344,10 +344,6 @@ class AccountHold(models.Model):
         SETTLED = "settled", "Settled"
         DROPPED = "dropped", "Case dropped"
 
-    class NoticeKind(models.TextChoices):
-        PUBLISHED = "published", "Published notice"
-        MAILED = "mailed", "Mailed notice"
-
     class DisputeKind(models.TextChoices):
         BALANCE = "balance", "Balance dispute"
         NO_SURPRISES = "no_surprises", "No Surprises Act dispute"
@@ -384,12 +380,10 @@ class AccountHold(models.Model):
     executor_phone = models.CharField(max_length=20, blank=True)
     executor_address = models.CharField(max_length=300, blank=True)
     court = models.CharField(max_length=200, blank=True)
-    notice_on = models.DateField(null=True, blank=True)
     # UPC 3-801(b): a creditor mailed notice has the later of 4 months after first publication or
     # 60 days after mailing, so both dates are kept.
     published_notice_on = models.DateField(null=True, blank=True)
     mailed_notice_on = models.DateField(null=True, blank=True)
-    notice_kind = models.CharField(max_length=10, choices=NoticeKind.choices, blank=True)
     claim_deadline_on = models.DateField(null=True, blank=True)
     claim_filed_on = models.DateField(null=True, blank=True)
     # Bankruptcy

@@ -169,6 +169,17 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.PatientAccount.Status",
         "AppointmentStatusEnum": "accounts.models.Appointment.Status",
+        "ContactChannelEnum": "collections_app.models.Contact.Channel",
+        "ContactConsentChannelEnum": "collections_app.models.ContactConsent.Channel",
+        "PromiseToPayStatusEnum": "collections_app.models.PromiseToPay.Status",
+        "PaymentPlanStatusEnum": "payment_plans.models.PaymentPlan.Status",
+        "PaymentPlanFrequencyEnum": "payment_plans.models.PaymentPlan.Frequency",
+        "AccountHoldKindEnum": "collections_app.models.AccountHold.Kind",
+        "AccountHoldLopStatusEnum": "collections_app.models.AccountHold.LopStatus",
+        "AccountHoldDisputeKindEnum": "collections_app.models.AccountHold.DisputeKind",
+        "BillingInquiryChannelEnum": "collections_app.models.BillingInquiry.Channel",
+        "ReturnedMailReasonEnum": "collections_app.models.ReturnedMail.Reason",
+        "ReturnedMailResolutionEnum": "collections_app.models.ReturnedMail.Resolution",
     },
 }
 

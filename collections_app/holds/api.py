@@ -1,0 +1,173 @@
+"""REST API for holds: list and place on an account (the LOP letter as multipart), release, status check."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import account_get
+from collections_app.access import FieldGroup
+from collections_app.audit import audit_read
+from collections_app.holds.selectors import hold_get, hold_list
+from collections_app.holds.services import KIND_FIELDS, hold_place, hold_release, lop_status_check
+from collections_app.models import AccountHold
+
+
+class HoldOutputSerializer(serializers.ModelSerializer):
+    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    has_letter = serializers.SerializerMethodField()
+    letter_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccountHold
+        fields = (
+            "id",
+            "account",
+            "kind",
+            "is_active",
+            "placed_on",
+            "placed_at",
+            "placed_by",
+            "review_on",
+            "ends_on",
+            "released_at",
+            "released_by",
+            "release_reason",
+            "case_number",
+            "notes",
+            "attorney_name",
+            "attorney_firm",
+            "attorney_phone",
+            "attorney_email",
+            "accident_on",
+            "lop_status",
+            "settlement_amount",
+            "status_checked_on",
+            "has_letter",
+            "letter_url",
+            "died_on",
+            "estate_name",
+            "executor_name",
+            "executor_phone",
+            "executor_address",
+            "court",
+            "published_notice_on",
+            "mailed_notice_on",
+            "claim_deadline_on",
+            "bankruptcy_chapter",
+            "filed_on",
+            "dispute_kind",
+            "received_on",
+        )
+        read_only_fields = fields
+
+    def get_has_letter(self, hold) -> bool:
+        return bool(hold.lop_letter)
+
+    def get_letter_url(self, hold) -> str | None:
+        return reverse("hold-letter", args=[hold.pk]) if hold.lop_letter else None
+
+
+class HoldPlaceInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AccountHold.Kind.choices)
+    placed_on = serializers.DateField(required=False)
+    case_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+    attorney_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    attorney_firm = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    attorney_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    attorney_email = serializers.EmailField(required=False, allow_blank=True)
+    accident_on = serializers.DateField(required=False)
+    lop_letter = serializers.FileField(required=False)
+    died_on = serializers.DateField(required=False)
+    estate_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    executor_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    executor_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    executor_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    court = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    published_notice_on = serializers.DateField(required=False, allow_null=True)
+    mailed_notice_on = serializers.DateField(required=False, allow_null=True)
+    bankruptcy_chapter = serializers.ChoiceField(choices=[7, 11, 13], required=False)
+    filed_on = serializers.DateField(required=False)
+    dispute_kind = serializers.ChoiceField(choices=AccountHold.DisputeKind.choices, required=False)
+    received_on = serializers.DateField(required=False)
+
+
+class HoldReleaseInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class LopStatusCheckInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AccountHold.LopStatus.choices)
+    settlement_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class AccountHoldsApi(APIView):
+    """GET: the account's holds, active first. POST: place a hold (multipart to attach the LOP letter)."""
+
+    field_group = FieldGroup.BILLING
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(responses=HoldOutputSerializer(many=True))
+    def get(self, request, pk):
+        account = account_get(user=request.user, account_id=pk)
+        holds = list(hold_list(user=request.user, account=account))
+        audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"holds": len(holds)})
+        return Response(HoldOutputSerializer(holds, many=True).data)
+
+    @extend_schema(request=HoldPlaceInputSerializer, responses={201: HoldOutputSerializer})
+    def post(self, request, pk):
+        account = account_get(user=request.user, account_id=pk)
+        data = HoldPlaceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        kind = values.pop("kind")
+        letter = values.pop("lop_letter", None)
+        placed_on = values.pop("placed_on", None)
+        details = {
+            name: value for name, value in values.items() if name in (*KIND_FIELDS[kind], "case_number", "notes")
+        }
+        hold = hold_place(
+            acting_user=request.user,
+            account_id=account.pk,
+            kind=kind,
+            placed_on=placed_on,
+            lop_letter=letter if kind == AccountHold.Kind.LOP else None,
+            **details,
+        )
+        return Response(HoldOutputSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+
+class HoldReleaseApi(APIView):
+    field_group = FieldGroup.BILLING
+
+    @extend_schema(request=HoldReleaseInputSerializer, responses=HoldOutputSerializer)
+    def post(self, request, pk):
+        hold = hold_get(user=request.user, hold_id=pk)
+        data = HoldReleaseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = hold_release(acting_user=request.user, hold_id=hold.pk, reason=data.validated_data["reason"])
+        return Response(HoldOutputSerializer(hold).data)
+
+
+class LopStatusCheckApi(APIView):
+    field_group = FieldGroup.BILLING
+
+    @extend_schema(request=LopStatusCheckInputSerializer, responses=HoldOutputSerializer)
+    def post(self, request, pk):
+        hold = hold_get(user=request.user, hold_id=pk)
+        data = LopStatusCheckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = lop_status_check(
+            acting_user=request.user,
+            hold_id=hold.pk,
+            status=data.validated_data["status"],
+            settlement_amount=data.validated_data.get("settlement_amount"),
+            note=data.validated_data.get("note", ""),
+        )
+        return Response(HoldOutputSerializer(hold).data)

@@ -1,0 +1,383 @@
+"""Placing and releasing holds. A hold pauses statements, dunning and agency referral.
+
+Several holds may be active at once (one per kind). The account shows status "hold" with the most
+restrictive active kind as its hold reason; the status it had before the first hold is kept on each
+hold and restored when the last one is released.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Patient, PatientAccount
+from accounts.money import to_money
+from accounts.selectors import account_practice_today
+from accounts.validators import refuse_card_numbers
+from collections_app.access import FieldGroup
+from collections_app.audit import audit_record
+from collections_app.errors import ApplicationError
+from collections_app.holds.probate import claim_deadline_for
+from collections_app.holds.selectors import KIND_PRIORITY
+from collections_app.models import AccountHold, AuditEvent
+from collections_app.queues.services import queue_refresh_account
+
+Kind = AccountHold.Kind
+
+BANKRUPTCY_CHAPTERS = (7, 11, 13)
+# 45 CFR 149.620: a patient-provider dispute may be started within 120 days of the bill.
+NO_SURPRISES_DISPUTE_DAYS = 120
+PROBATE_REVIEW_DAYS_BEFORE_DEADLINE = 14
+LOP_LETTER_MAX_BYTES = 10 * 1024 * 1024
+PDF_CONTENT_TYPES = {"application/pdf", "application/x-pdf"}
+DISPUTE_WINDOW_ENDED = "Dispute window ended"
+
+MESSAGE_UNKNOWN_KIND = "Choose the kind of hold."
+MESSAGE_ALREADY_HELD = "This account already has an active {kind} hold."
+MESSAGE_ACCOUNT_CLOSED = "A closed account cannot be put on hold."
+MESSAGE_PLACED_IN_FUTURE = "A hold cannot start in the future."
+MESSAGE_RELEASE_REASON = "Say why the hold is released."
+MESSAGE_ALREADY_RELEASED = "This hold has already been released."
+MESSAGE_NEEDS_ATTORNEY = "Enter the attorney's name."
+MESSAGE_LETTER_NOT_PDF = "The Letter of Protection must be a PDF file."
+MESSAGE_LETTER_TOO_LARGE = "The letter is larger than 10 MB."
+MESSAGE_NEEDS_DEATH_DATE = "Enter the date of death."
+MESSAGE_DEATH_IN_FUTURE = "The date of death cannot be in the future."
+MESSAGE_PUBLISHED_NOTICE_BEFORE_DEATH = "The notice to creditors cannot have been published before the date of death."
+MESSAGE_MAILED_NOTICE_BEFORE_DEATH = "The notice to creditors cannot have been mailed before the date of death."
+MESSAGE_BAD_CHAPTER = "Choose chapter 7, 11 or 13."
+MESSAGE_NEEDS_FILING_DATE = "Enter the date the bankruptcy was filed."
+MESSAGE_NEEDS_CASE_NUMBER = "Enter the bankruptcy case number."
+MESSAGE_NEEDS_DISPUTE_KIND = "Choose whether the dispute is about the balance or under the No Surprises Act."
+MESSAGE_NEEDS_RECEIVED_DATE = "Enter the date the dispute was received."
+MESSAGE_NOT_LOP = "Only a Letter of Protection hold has status checks and a letter."
+MESSAGE_BAD_LOP_STATUS = "Choose the case status."
+MESSAGE_NEEDS_SETTLEMENT = "Enter the settlement amount."
+MESSAGE_BAD_SETTLEMENT = "Enter a settlement amount greater than zero."
+
+
+def _lock_account(account_id: int) -> PatientAccount:
+    # The account row lock serialises hold changes, so two reps placing holds at once agree on
+    # status_before and on which kind is the most restrictive.
+    return (
+        PatientAccount.objects.select_for_update(of=("self",)).select_related("practice", "patient").get(pk=account_id)
+    )
+
+
+def most_restrictive(kinds) -> str:
+    present = set(kinds)
+    return next((kind for kind in KIND_PRIORITY if kind in present), "")
+
+
+def _validate_letter(letter) -> None:
+    if letter.size > LOP_LETTER_MAX_BYTES:
+        raise ApplicationError(MESSAGE_LETTER_TOO_LARGE, field="lop_letter")
+    content_type = (getattr(letter, "content_type", "") or "").split(";")[0].strip().lower()
+    letter.seek(0)
+    magic = letter.read(5)
+    letter.seek(0)
+    if content_type not in PDF_CONTENT_TYPES or magic != b"%PDF-":
+        raise ApplicationError(MESSAGE_LETTER_NOT_PDF, field="lop_letter")
+
+
+def _clean_text(details: dict) -> dict:
+    cleaned = {}
+    for name, value in details.items():
+        if isinstance(value, str):
+            value = value.strip()
+            refuse_card_numbers(name, value)
+        cleaned[name] = value
+    return cleaned
+
+
+def _hold_details(*, kind: str, practice, placed_on: date, today: date, details: dict, lop_letter) -> dict:
+    """Check the fields a kind needs and work out its review and end dates."""
+    if kind == Kind.LOP:
+        if not details.get("attorney_name"):
+            raise ApplicationError(MESSAGE_NEEDS_ATTORNEY, field="attorney_name")
+        if lop_letter is not None:
+            _validate_letter(lop_letter)
+        return {
+            "lop_status": AccountHold.LopStatus.PENDING,
+            "review_on": placed_on + timedelta(days=practice.lop_review_days),
+        }
+    if kind == Kind.PROBATE:
+        died_on = details.get("died_on")
+        published_notice_on, mailed_notice_on = details.get("published_notice_on"), details.get("mailed_notice_on")
+        if died_on is None:
+            raise ApplicationError(MESSAGE_NEEDS_DEATH_DATE, field="died_on")
+        if died_on > today:
+            raise ApplicationError(MESSAGE_DEATH_IN_FUTURE, field="died_on")
+        if published_notice_on is not None and published_notice_on < died_on:
+            raise ApplicationError(MESSAGE_PUBLISHED_NOTICE_BEFORE_DEATH, field="published_notice_on")
+        if mailed_notice_on is not None and mailed_notice_on < died_on:
+            raise ApplicationError(MESSAGE_MAILED_NOTICE_BEFORE_DEATH, field="mailed_notice_on")
+        deadline = claim_deadline_for(
+            state=practice.state,
+            died_on=died_on,
+            published_notice_on=published_notice_on,
+            mailed_notice_on=mailed_notice_on,
+        )
+        return {
+            "claim_deadline_on": deadline,
+            "review_on": deadline - timedelta(days=PROBATE_REVIEW_DAYS_BEFORE_DEADLINE),
+        }
+    if kind == Kind.BANKRUPTCY:
+        if details.get("bankruptcy_chapter") not in BANKRUPTCY_CHAPTERS:
+            raise ApplicationError(MESSAGE_BAD_CHAPTER, field="bankruptcy_chapter")
+        if details.get("filed_on") is None:
+            raise ApplicationError(MESSAGE_NEEDS_FILING_DATE, field="filed_on")
+        if not details.get("case_number"):
+            raise ApplicationError(MESSAGE_NEEDS_CASE_NUMBER, field="case_number")
+        return {}
+    # Dispute
+    dispute_kind = details.get("dispute_kind")
+    if dispute_kind not in AccountHold.DisputeKind.values:
+        raise ApplicationError(MESSAGE_NEEDS_DISPUTE_KIND, field="dispute_kind")
+    received_on = details.get("received_on")
+    if received_on is None:
+        raise ApplicationError(MESSAGE_NEEDS_RECEIVED_DATE, field="received_on")
+    if dispute_kind == AccountHold.DisputeKind.NO_SURPRISES:
+        return {"ends_on": received_on + timedelta(days=NO_SURPRISES_DISPUTE_DAYS)}
+    return {}
+
+
+# Which optional fields each kind keeps (anything else given is ignored, never stored on the wrong kind).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    Kind.LOP: ("attorney_name", "attorney_firm", "attorney_phone", "attorney_email", "accident_on"),
+    Kind.PROBATE: (
+        "died_on",
+        "estate_name",
+        "executor_name",
+        "executor_phone",
+        "executor_address",
+        "court",
+        "published_notice_on",
+        "mailed_notice_on",
+    ),
+    Kind.BANKRUPTCY: ("bankruptcy_chapter", "filed_on"),
+    Kind.DISPUTE: ("dispute_kind", "received_on"),
+}
+COMMON_FIELDS = ("case_number", "notes")
+
+
+@transaction.atomic
+def hold_place(
+    *,
+    acting_user,
+    account_id: int,
+    kind: str,
+    placed_on: date | None = None,
+    lop_letter=None,
+    **details,
+) -> AccountHold:
+    """Put the account on hold. `details` are the kind's fields (KIND_FIELDS) plus case_number and notes."""
+    if kind not in Kind.values:
+        raise ApplicationError(MESSAGE_UNKNOWN_KIND, field="kind")
+    allowed = set(KIND_FIELDS[kind]) | set(COMMON_FIELDS)
+    details = _clean_text({name: value for name, value in details.items() if name in allowed and value is not None})
+    account = _lock_account(account_id)
+    if account.status == PatientAccount.Status.CLOSED:
+        raise ApplicationError(MESSAGE_ACCOUNT_CLOSED)
+    today = account_practice_today(account)
+    placed_on = placed_on or today
+    if placed_on > today:
+        raise ApplicationError(MESSAGE_PLACED_IN_FUTURE, field="placed_on")
+    if kind == Kind.DISPUTE and details.get("received_on") is None:
+        details["received_on"] = placed_on
+    active = list(AccountHold.objects.filter(account=account, released_at__isnull=True).values("kind", "status_before"))
+    if any(row["kind"] == kind for row in active):
+        raise ApplicationError(MESSAGE_ALREADY_HELD.format(kind=Kind(kind).label), field="kind")
+    derived = _hold_details(
+        kind=kind, practice=account.practice, placed_on=placed_on, today=today, details=details, lop_letter=lop_letter
+    )
+    status_before = active[0]["status_before"] if active else account.status
+    if status_before == PatientAccount.Status.HOLD:
+        status_before = PatientAccount.Status.ACTIVE
+    hold = AccountHold(
+        account=account,
+        practice_id=account.practice_id,
+        kind=kind,
+        placed_on=placed_on,
+        placed_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        status_before=status_before,
+        **details,
+        **derived,
+    )
+    if lop_letter is not None:
+        hold.lop_letter.save(f"lop-{account.pk}.pdf", lop_letter, save=False)
+    try:
+        with transaction.atomic():
+            hold.save()
+    except IntegrityError:  # a concurrent placement of the same kind won the race
+        if hold.lop_letter:
+            hold.lop_letter.delete(save=False)
+        raise ApplicationError(MESSAGE_ALREADY_HELD.format(kind=Kind(kind).label), field="kind") from None
+    hold_reason = most_restrictive([row["kind"] for row in active] + [kind])
+    PatientAccount.objects.filter(pk=account.pk).update(
+        status=PatientAccount.Status.HOLD, hold_reason=hold_reason, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if kind == Kind.PROBATE:
+        marked = Patient.objects.filter(pk=account.patient_id, deceased_on__isnull=True).update(
+            deceased_on=details["died_on"], updated_at=timezone.now()
+        )
+        if marked:
+            audit_record(
+                user=acting_user,
+                action=AuditEvent.Action.UPDATE,
+                object_type="accounts.patient",
+                object_id=account.patient_id,
+                practice_id=account.practice_id,
+                field_group=FieldGroup.DEMOGRAPHICS,
+                detail={"fields": ["deceased_on"], "hold_id": hold.pk},
+            )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=hold,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "kind": kind, "fields": sorted(details), "letter": bool(hold.lop_letter)},
+    )
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=account,
+        field_group=FieldGroup.BILLING,
+        detail={"fields": ["status", "hold_reason"], "status": "hold", "hold_reason": hold_reason, "hold_id": hold.pk},
+    )
+    queue_refresh_account(account_id=account.pk)
+    return hold
+
+
+def _restore_account(account: PatientAccount, *, remaining_kinds: list[str], status_before: str) -> dict:
+    """Write the account's status after a release; returns what changed for the audit row."""
+    if account.status != PatientAccount.Status.HOLD:
+        return {}
+    if remaining_kinds:
+        changes = {"hold_reason": most_restrictive(remaining_kinds)}
+    else:
+        changes = {"status": status_before or PatientAccount.Status.ACTIVE, "hold_reason": ""}
+    PatientAccount.objects.filter(pk=account.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    return changes
+
+
+@transaction.atomic
+def hold_release(*, acting_user, hold_id: int, reason: str) -> AccountHold:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(MESSAGE_RELEASE_REASON, field="reason")
+    refuse_card_numbers("reason", reason)
+    account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
+    account = _lock_account(account_id)
+    hold = AccountHold.objects.get(pk=hold_id)
+    if hold.released_at is not None:
+        raise ApplicationError(MESSAGE_ALREADY_RELEASED)
+    hold.released_at = timezone.now()
+    hold.released_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    hold.release_reason = reason[:300]
+    hold.save(update_fields=["released_at", "released_by", "release_reason"])
+    remaining = list(
+        AccountHold.objects.filter(account=account, released_at__isnull=True).values_list("kind", flat=True)
+    )
+    changes = _restore_account(account, remaining_kinds=remaining, status_before=hold.status_before)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=hold,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "kind": hold.kind, "fields": ["released_at", "release_reason"]},
+    )
+    if changes:
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=account,
+            field_group=FieldGroup.BILLING,
+            detail={"fields": sorted(changes), **changes, "hold_id": hold.pk},
+        )
+    queue_refresh_account(account_id=account.pk)
+    return hold
+
+
+@transaction.atomic
+def lop_letter_attach(*, acting_user, hold_id: int, lop_letter) -> AccountHold:
+    """Attach (or replace) the Letter of Protection PDF on an active LOP hold."""
+    if lop_letter is None:
+        raise ApplicationError(MESSAGE_LETTER_NOT_PDF, field="lop_letter")
+    _validate_letter(lop_letter)
+    account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
+    _lock_account(account_id)
+    hold = AccountHold.objects.get(pk=hold_id)
+    if hold.kind != Kind.LOP:
+        raise ApplicationError(MESSAGE_NOT_LOP)
+    if hold.released_at is not None:
+        raise ApplicationError(MESSAGE_ALREADY_RELEASED)
+    replaced = bool(hold.lop_letter)
+    # The replaced file is kept on disk: the audit trail may point at what was read before.
+    hold.lop_letter.save(f"lop-{account_id}.pdf", lop_letter, save=False)
+    hold.save(update_fields=["lop_letter"])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=hold,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account_id, "fields": ["lop_letter"], "replaced": replaced},
+    )
+    return hold
+
+
+@transaction.atomic
+def lop_status_check(
+    *,
+    acting_user,
+    hold_id: int,
+    status: str,
+    settlement_amount: Decimal | str | None = None,
+    note: str = "",
+    checked_on: date | None = None,
+) -> AccountHold:
+    """Record a call to the attorney's office: the case status, a settlement when it comes, the next check date."""
+    if status not in AccountHold.LopStatus.values:
+        raise ApplicationError(MESSAGE_BAD_LOP_STATUS, field="status")
+    amount = None
+    if settlement_amount not in (None, ""):
+        try:
+            amount = to_money(settlement_amount)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ApplicationError(MESSAGE_BAD_SETTLEMENT, field="settlement_amount") from None
+        if amount <= 0:
+            raise ApplicationError(MESSAGE_BAD_SETTLEMENT, field="settlement_amount")
+    if status == AccountHold.LopStatus.SETTLED and amount is None:
+        raise ApplicationError(MESSAGE_NEEDS_SETTLEMENT, field="settlement_amount")
+    note = (note or "").strip()
+    refuse_card_numbers("note", note)
+    account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
+    account = _lock_account(account_id)
+    hold = AccountHold.objects.get(pk=hold_id)
+    if hold.kind != Kind.LOP:
+        raise ApplicationError(MESSAGE_NOT_LOP)
+    if hold.released_at is not None:
+        raise ApplicationError(MESSAGE_ALREADY_RELEASED)
+    checked_on = checked_on or account_practice_today(account)
+    hold.lop_status = status
+    hold.status_checked_on = checked_on
+    hold.review_on = checked_on + timedelta(days=account.practice.lop_review_days)
+    fields = ["lop_status", "status_checked_on", "review_on"]
+    if amount is not None:
+        hold.settlement_amount = amount
+        fields.append("settlement_amount")
+    if note:
+        hold.notes = f"{hold.notes}\n{checked_on:%m/%d/%Y}: {note}".strip()
+        fields.append("notes")
+    hold.save(update_fields=fields)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=hold,
+        field_group=FieldGroup.BILLING,
+        detail={"account_id": account.pk, "fields": sorted(fields), "lop_status": status},
+    )
+    queue_refresh_account(account_id=account.pk)
+    return hold
