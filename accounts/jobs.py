@@ -212,6 +212,11 @@ def refresh_aging(practice_dates: dict[int, date], *, progress=None) -> dict[str
         )
         accounts_owing = int(cursor.fetchone()[0])
         cursor.execute(f"DROP TABLE IF EXISTS {ITEMS_TABLE}")
+        if is_pg and states_written + states_deleted:
+            # The jobs after this one (promises, plans, queue rules) join the account states at once:
+            # fresh statistics keep the planner from treating a table that just grew from nothing to
+            # 500k rows as empty (seen at 1M: a nested loop that ran for minutes). Sampled: ~0.1 s.
+            cursor.execute("ANALYZE accounts_accountagingstate")
         _progress(progress, 4, steps)
     return {
         "practices": len(practice_dates),

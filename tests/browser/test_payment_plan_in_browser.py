@@ -43,6 +43,7 @@ def test_rep_sets_up_six_monthly_installments_and_prints_the_agreement(
     rep.goto(f"{base}/accounts/{account.pk}/")
 
     panel = rep.get_by_test_id("panel-plans")
+    panel.get_by_text("Set up a plan").click()  # the form sits in a closed disclosure
     form = panel.get_by_test_id("plan-create-form")
     expect(form.get_by_label("Plan total")).to_have_value("300.00")
     form.get_by_label("Number of installments", exact=True).fill("6")
