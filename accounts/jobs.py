@@ -12,8 +12,11 @@ rewrites the same values: nothing changes.
     PracticeAgingSnapshot.account_count: accounts whose OLDEST open patient balance falls in the
     bucket, so the column adds up to the number of accounts that owe.
     AccountAgingState: one row per account with a patient balance open (patient_open > 0);
-    oldest_open_* come from encounters only (a debit no encounter carries has no date of service
-    and counts as current: bucket 0-30, not past due on its own).
+    oldest_open_service_on comes from encounters only (a debit no encounter carries has no date of
+    service and counts as current: bucket 0-30, not past due on its own). The row holds no date and
+    no age, so the upsert rewrites only the accounts whose balance, oldest open visit, bucket or
+    past-due flag changed: a night in which nothing is paid and no balance crosses a bucket or the
+    grace days writes nothing.
 """
 
 from datetime import date
@@ -109,26 +112,24 @@ FROM items WHERE patient_open > 0 OR insurance_open > 0
 
 STATES_SQL = """
 INSERT INTO accounts_accountagingstate
-    (account_id, practice_id, as_of, patient_open, oldest_open_service_on, oldest_open_age_days, bucket, is_past_due)
-SELECT account_id, practice_id, as_of, patient_open, oldest_service_on, oldest_age,
+    (account_id, practice_id, patient_open, oldest_open_service_on, bucket, is_past_due)
+SELECT account_id, practice_id, patient_open, oldest_service_on,
        {bucket}, (oldest_age IS NOT NULL AND oldest_age > grace_days)
 FROM (
-    SELECT account_id, practice_id, as_of, grace_days, ROUND(SUM(patient_open), 2) AS patient_open,
+    SELECT account_id, practice_id, grace_days, ROUND(SUM(patient_open), 2) AS patient_open,
            MIN(date_of_service) AS oldest_service_on,
            MAX(CASE WHEN date_of_service IS NOT NULL THEN age_days END) AS oldest_age
     FROM {table} WHERE patient_open > 0
-    GROUP BY account_id, practice_id, as_of, grace_days
+    GROUP BY account_id, practice_id, grace_days
 ) owed
 WHERE patient_open > 0
 ON CONFLICT (account_id) DO UPDATE SET
-    practice_id = EXCLUDED.practice_id, as_of = EXCLUDED.as_of, patient_open = EXCLUDED.patient_open,
-    oldest_open_service_on = EXCLUDED.oldest_open_service_on, oldest_open_age_days = EXCLUDED.oldest_open_age_days,
-    bucket = EXCLUDED.bucket, is_past_due = EXCLUDED.is_past_due
+    practice_id = EXCLUDED.practice_id, patient_open = EXCLUDED.patient_open,
+    oldest_open_service_on = EXCLUDED.oldest_open_service_on, bucket = EXCLUDED.bucket,
+    is_past_due = EXCLUDED.is_past_due
 WHERE accounts_accountagingstate.practice_id {distinct} EXCLUDED.practice_id
-   OR accounts_accountagingstate.as_of {distinct} EXCLUDED.as_of
    OR accounts_accountagingstate.patient_open {distinct} EXCLUDED.patient_open
    OR accounts_accountagingstate.oldest_open_service_on {distinct} EXCLUDED.oldest_open_service_on
-   OR accounts_accountagingstate.oldest_open_age_days {distinct} EXCLUDED.oldest_open_age_days
    OR accounts_accountagingstate.bucket {distinct} EXCLUDED.bucket
    OR accounts_accountagingstate.is_past_due {distinct} EXCLUDED.is_past_due
 """
@@ -154,7 +155,7 @@ amounts AS (
 ),
 owing AS (
     SELECT s.practice_id, s.bucket, COUNT(*) AS accounts
-    FROM accounts_accountagingstate s JOIN pd ON pd.practice_id = s.practice_id AND pd.as_of = s.as_of
+    FROM accounts_accountagingstate s JOIN pd ON pd.practice_id = s.practice_id
     GROUP BY s.practice_id, s.bucket
 )
 SELECT pd.practice_id, pd.as_of, labels.bucket, COALESCE(amounts.patient_amount, 0),

@@ -431,26 +431,27 @@ class PracticeAgingSnapshot(models.Model):
 
 
 class AccountAgingState(models.Model):
-    """Nightly: each account's current aging (as of the snapshot date). Queues, flags and agency
-    rules read it instead of aging a million ledgers per request."""
+    """Nightly: each account's aging as of the last nightly run for its practice (the date lives in
+    that night's JobRun / PracticeAgingSnapshot, not here). Queues, flags and agency rules read it
+    instead of aging a million ledgers per request. Nothing here changes just because a day passed:
+    readers age `oldest_open_service_on` against their own as-of date, so a night rewrites only the
+    rows whose balance, oldest open visit, bucket or past-due flag changed."""
 
     account = models.OneToOneField(PatientAccount, on_delete=models.CASCADE, primary_key=True, related_name="aging")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+", db_index=False)
-    as_of = models.DateField()
     patient_open = models.DecimalField(**MONEY, default=ZERO)
     oldest_open_service_on = models.DateField(null=True, blank=True)
-    oldest_open_age_days = models.IntegerField(null=True, blank=True)
     bucket = models.CharField(max_length=10, blank=True, help_text="Bucket of the oldest open patient balance.")
     is_past_due = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["practice", "oldest_open_age_days"],
+                fields=["practice", "oldest_open_service_on"],
                 condition=Q(is_past_due=True),
                 name="aging_state_past_due",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Aging of account {self.account_id} on {self.as_of}"
+        return f"Aging of account {self.account_id}"

@@ -6,9 +6,10 @@
         --date 2026-11-26 --no-results
 
 Against an already seeded PostgreSQL database (bench/run.py or `manage.py seed_demo`): migrate,
-delete the date's JobRun rows (so every job really runs) and the aging rows of the date (so the
-aging snapshot writes every row, the worst case), run every registered job through the runner
-(`collections_app.jobs.runner.run_nightly`, as the beat does), timed per job and in total. Then the
+delete the date's JobRun rows (so every job really runs), the date's aging snapshot and every
+account aging state (so the aging snapshot inserts every row: the worst case, a first night), run
+every registered job through the runner (`collections_app.jobs.runner.run_nightly`, as the beat
+does), timed per job and in total. Then the
 floor: hand-written set-based SQL computing the aging snapshot's results (every account's aging
 state and every practice's buckets, into temporary tables; checked against what the job wrote)
 and, for the other jobs listed in FLOOR_STATEMENTS, the statement that finds their work (timed
@@ -79,7 +80,8 @@ FROM per_encounter pe JOIN accounts_encounter e ON e.id = pe.encounter_id WHERE 
 
 CREATE TEMP TABLE floor_states AS
 SELECT i.account_id, i.practice_id, SUM(i.patient_open) AS patient_open, MIN(i.date_of_service) AS oldest_on,
-       MAX(i.age_days) FILTER (WHERE i.date_of_service IS NOT NULL) AS oldest_age,
+       (ARRAY['0-30', '31-60', '61-90', '91-120', '121+'])[1 + width_bucket(
+           COALESCE(MAX(i.age_days) FILTER (WHERE i.date_of_service IS NOT NULL), 0), ARRAY[31, 61, 91, 121])] AS bucket,
        COALESCE(MAX(i.age_days) FILTER (WHERE i.date_of_service IS NOT NULL), 0) > MIN(p.statement_grace_days)
            AND MAX(i.age_days) FILTER (WHERE i.date_of_service IS NOT NULL) IS NOT NULL AS is_past_due
 FROM floor_items i JOIN accounts_practice p ON p.id = i.practice_id
@@ -95,15 +97,15 @@ FROM floor_items GROUP BY 1, 2;
 # Each checks the floor against what the job wrote; every query must return no rows.
 FLOOR_AGING_CHECKS = {
     "states the job wrote that the floor does not have": """
-        SELECT account_id, practice_id, patient_open, oldest_open_service_on, oldest_open_age_days, is_past_due
-        FROM accounts_accountagingstate WHERE as_of = %(as_of)s
+        SELECT account_id, practice_id, patient_open, oldest_open_service_on, bucket, is_past_due
+        FROM accounts_accountagingstate
         EXCEPT
-        SELECT account_id, practice_id, patient_open, oldest_on, oldest_age, is_past_due FROM floor_states""",
+        SELECT account_id, practice_id, patient_open, oldest_on, bucket, is_past_due FROM floor_states""",
     "floor states the job did not write": """
-        SELECT account_id, practice_id, patient_open, oldest_on, oldest_age, is_past_due FROM floor_states
+        SELECT account_id, practice_id, patient_open, oldest_on, bucket, is_past_due FROM floor_states
         EXCEPT
-        SELECT account_id, practice_id, patient_open, oldest_open_service_on, oldest_open_age_days, is_past_due
-        FROM accounts_accountagingstate WHERE as_of = %(as_of)s""",
+        SELECT account_id, practice_id, patient_open, oldest_open_service_on, bucket, is_past_due
+        FROM accounts_accountagingstate""",
     "snapshot buckets that differ": """
         SELECT s.practice_id, s.bucket FROM accounts_practiceagingsnapshot s
         LEFT JOIN floor_snapshot f ON f.practice_id = s.practice_id

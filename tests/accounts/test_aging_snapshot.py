@@ -56,9 +56,7 @@ def assert_agrees(practice, as_of) -> None:
             continue
         state = states[account.pk]
         oldest = aging.oldest_open_age_days
-        assert state.as_of == as_of
         assert state.patient_open == patient_open
-        assert state.oldest_open_age_days == oldest
         open_dates = [row.date_of_service for row in aging.encounters if row.open_amount > 0]
         assert state.oldest_open_service_on == (min(open_dates) if open_dates else None)
         assert state.bucket == bucket_for(oldest or 0)
@@ -134,9 +132,6 @@ def test_each_practice_is_aged_as_of_its_own_date(book, other_practice):
     refresh_aging({book.pk: today, other_practice.pk: today - timedelta(days=1)})
     assert_agrees(book, today)
     assert_agrees(other_practice, today - timedelta(days=1))
-    assert set(AccountAgingState.objects.filter(practice=other_practice).values_list("as_of", flat=True)) == {
-        today - timedelta(days=1)
-    }
 
 
 def test_running_it_twice_changes_nothing(book, other_practice):
@@ -184,7 +179,7 @@ def test_past_due_follows_the_practice_grace_days(account):
     practice.save()
     refresh_aging({practice.pk: today})
     state = AccountAgingState.objects.get(account=account)
-    assert (state.oldest_open_age_days, state.bucket, state.is_past_due) == (100, "91-120", False)
+    assert ((today - state.oldest_open_service_on).days, state.bucket, state.is_past_due) == (100, "91-120", False)
     practice.statement_grace_days = 99
     practice.save()
     refresh_aging({practice.pk: today})
@@ -194,9 +189,64 @@ def test_past_due_follows_the_practice_grace_days(account):
 def test_a_practice_left_out_of_the_run_keeps_its_states(account, other_account):
     today = timezone.localdate()
     refresh_aging({account.practice_id: today, other_account.practice_id: today})
-    refresh_aging({account.practice_id: today + timedelta(days=1)})
-    assert AccountAgingState.objects.get(account=other_account).as_of == today
-    assert AccountAgingState.objects.get(account=account).as_of == today + timedelta(days=1)
+    assert AccountAgingState.objects.get(account=other_account).bucket == "31-60"  # 60 days old
+    counts = refresh_aging({account.practice_id: today + timedelta(days=21)})
+    assert counts["states_written"] == 1
+    assert AccountAgingState.objects.get(account=account).bucket == "121+"
+    assert AccountAgingState.objects.get(account=other_account).bucket == "31-60"
+
+
+def test_a_quiet_night_rewrites_no_account_state(account):
+    """Nothing paid or billed and no balance crossing a bucket or the grace days: the states hold no
+    date or age, so the next night writes none of them (the 100-day visit is 101 days old)."""
+    today = timezone.localdate()
+    practice = account.practice
+    practice.statement_grace_days = 30
+    practice.save()
+    assert refresh_aging({practice.pk: today})["states_written"] == 1
+    before = list(AccountAgingState.objects.values())
+    counts = refresh_aging({practice.pk: today + timedelta(days=1)})
+    assert (counts["states_written"], counts["states_deleted"]) == (0, 0)
+    assert list(AccountAgingState.objects.values()) == before
+    assert_agrees(practice, today + timedelta(days=1))
+
+
+def test_a_night_rewrites_a_state_only_when_it_crosses_the_grace_days_or_a_bucket(account):
+    today = timezone.localdate()
+    practice = account.practice
+    practice.statement_grace_days = 100  # the oldest open visit is 100 days old today
+    practice.save()
+    nights = {}
+    for days_later in (0, 1, 2, 20, 21, 22):
+        counts = refresh_aging({practice.pk: today + timedelta(days=days_later)})
+        state = AccountAgingState.objects.get(account=account)
+        nights[days_later] = (counts["states_written"], state.bucket, state.is_past_due)
+    assert nights == {
+        0: (1, "91-120", False),
+        1: (1, "91-120", True),  # 101 days: past the grace days
+        2: (0, "91-120", True),
+        20: (0, "91-120", True),
+        21: (1, "121+", True),  # 121 days
+        22: (0, "121+", True),
+    }
+
+
+@pytest.mark.parametrize("days_later", [1, 10, 16, 21, 45, 61])
+def test_a_later_night_rewrites_only_the_states_that_changed(book, other_practice, days_later):
+    """Without a payment, a state changes when its balance crosses a bucket or the grace days, or
+    when a transfer to the patient dated after the first night comes into effect."""
+    today = timezone.localdate()
+    practices = [book.pk, other_practice.pk]
+    refresh_aging(dict.fromkeys(practices, today))
+    before = {state["account_id"]: state for state in AccountAgingState.objects.values()}
+    later = today + timedelta(days=days_later)
+    counts = refresh_aging(dict.fromkeys(practices, later))
+    after = {state["account_id"]: state for state in AccountAgingState.objects.values()}
+    assert sorted(after) == sorted(before)
+    changed = [pk for pk, state in after.items() if state != before[pk]]
+    assert counts["states_written"] == len(changed) < len(after)
+    assert_agrees(book, later)
+    assert_agrees(other_practice, later)
 
 
 def test_no_practices_is_a_no_op(db):

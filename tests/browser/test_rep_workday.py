@@ -65,10 +65,8 @@ def past_due_account(practice, number, *, patient_time_zone="", to_patient="150.
     AccountAgingState.objects.create(
         account=account,
         practice=practice,
-        as_of=practice_today(practice),
         patient_open=to_patient,
         oldest_open_service_on=encounter.date_of_service,
-        oldest_open_age_days=days_ago,
         bucket="91-120",
         is_past_due=True,
     )

@@ -50,10 +50,8 @@ def set_aging(account, *, days_old, past_due=None):
         account=account,
         defaults={
             "practice": account.practice,
-            "as_of": today,
             "patient_open": account.patient_balance,
             "oldest_open_service_on": today - timedelta(days=days_old),
-            "oldest_open_age_days": days_old,
             "is_past_due": past_due,
         },
     )

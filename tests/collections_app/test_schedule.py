@@ -24,9 +24,8 @@ def mark_past_due(account, *, past_due=True):
     return AccountAgingState.objects.create(
         account=account,
         practice=account.practice,
-        as_of=timezone.localdate(),
         patient_open=account.patient_balance,
-        oldest_open_age_days=100,
+        oldest_open_service_on=timezone.localdate() - timedelta(days=100),
         bucket="91-120",
         is_past_due=past_due,
     )

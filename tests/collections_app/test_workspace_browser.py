@@ -59,9 +59,7 @@ def test_rep_works_the_account_from_the_keyboard(sqlite_flushable, live_server, 
 
 
 def test_front_desk_sees_the_schedule_flag_without_amounts(sqlite_flushable, live_server, new_page, account, low):  # noqa: F811
-    AccountAgingState.objects.create(
-        account=account, practice=account.practice, as_of=account.opened_on, is_past_due=True
-    )
+    AccountAgingState.objects.create(account=account, practice=account.practice, is_past_due=True)
     AppointmentFactory(patient=account.patient, practice=account.practice, reason="Follow-up visit")
     base = live_server.url
     desk = new_page()
