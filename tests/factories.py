@@ -7,7 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Appointment, ChargeLine, Encounter, Guarantor, Patient, PatientAccount, Practice
-from collections_app.models import StaffUser, Tier
+from collections_app.models import QueueEntry, StaffUser, Tier, WorkItem
 
 PASSWORD = "correct-horse-battery"
 
@@ -110,3 +110,36 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     practice = factory.SelfAttribute("patient.practice")
     starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=3))
     provider = "Dr. Ruth Alvarez"
+
+
+def queued_account(
+    practice,
+    score="50",
+    *,
+    reasons=(WorkItem.Reason.PAST_DUE,),
+    assigned_rep=None,
+    patient_balance="100.00",
+    insurance_balance="0.00",
+    **entry_fields,
+):
+    """An account in the work queue: its open work items and its queue entry with this score."""
+    account = PatientAccountFactory(
+        practice=practice,
+        patient_balance=Decimal(patient_balance),
+        insurance_balance=Decimal(insurance_balance),
+        assigned_rep=assigned_rep,
+    )
+    today = timezone.localdate()
+    for reason in reasons:
+        WorkItem.objects.create(account=account, practice=practice, reason=reason, opened_on=today)
+    QueueEntry.objects.create(
+        account=account,
+        practice=practice,
+        assigned_rep=assigned_rep,
+        score=Decimal(score),
+        top_reason=reasons[0],
+        reasons=list(reasons),
+        oldest_item_on=today,
+        **entry_fields,
+    )
+    return account

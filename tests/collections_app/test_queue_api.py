@@ -1,37 +1,19 @@
 """Work queue API: POST /api/queue/next/ (the DESIGN.md contract), release, my queue, reassign."""
 
-from decimal import Decimal
-
 import pytest
 from django.utils import timezone
 
 from accounts.models import PatientAccount
 from collections_app.models import QueueEntry, Tier, WorkItem
-from tests.factories import PatientAccountFactory, StaffUserFactory
+from tests.factories import StaffUserFactory, queued_account
 
 Reason = WorkItem.Reason
 
 
 def queued(practice, score="50", *, reasons=(Reason.FINAL_NOTICE, Reason.PAST_DUE), assigned_rep=None):
-    account = PatientAccountFactory(
-        practice=practice,
-        patient_balance=Decimal("80.25"),
-        insurance_balance=Decimal("10.00"),
-        assigned_rep=assigned_rep,
+    return queued_account(
+        practice, score, reasons=reasons, assigned_rep=assigned_rep, patient_balance="80.25", insurance_balance="10.00"
     )
-    today = timezone.localdate()
-    for reason in reasons:
-        WorkItem.objects.create(account=account, practice=practice, reason=reason, opened_on=today)
-    QueueEntry.objects.create(
-        account=account,
-        practice=practice,
-        assigned_rep=assigned_rep,
-        score=Decimal(score),
-        top_reason=reasons[0],
-        reasons=list(reasons),
-        oldest_item_on=today,
-    )
-    return account
 
 
 @pytest.fixture

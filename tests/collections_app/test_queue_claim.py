@@ -2,7 +2,6 @@
 release, reassignment and rep assignments (services)."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -13,28 +12,14 @@ from accounts.models import PatientAccount
 from collections_app.models import AuditEvent, QueueEntry, RepAssignment, Tier, WorkItem
 from collections_app.queues import services
 from collections_app.queues.services import account_reassign, queue_claim_next, queue_release
-from tests.factories import PatientAccountFactory, StaffUserFactory
+from tests.factories import StaffUserFactory, queued_account
 
 Reason = WorkItem.Reason
 Bucket = RepAssignment.Bucket
 
 
 def queued(practice, score, *, reasons=(Reason.PAST_DUE,), assigned_rep=None, **entry_fields):
-    account = PatientAccountFactory(practice=practice, patient_balance=Decimal("100.00"), assigned_rep=assigned_rep)
-    today = timezone.localdate()
-    for reason in reasons:
-        WorkItem.objects.create(account=account, practice=practice, reason=reason, opened_on=today)
-    QueueEntry.objects.create(
-        account=account,
-        practice=practice,
-        assigned_rep=assigned_rep,
-        score=Decimal(score),
-        top_reason=reasons[0],
-        reasons=list(reasons),
-        oldest_item_on=today,
-        **entry_fields,
-    )
-    return account
+    return queued_account(practice, score, reasons=reasons, assigned_rep=assigned_rep, **entry_fields)
 
 
 @pytest.fixture

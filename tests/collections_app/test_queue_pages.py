@@ -2,7 +2,6 @@
 Each: the allowed tier, refused lower tiers (403), another practice (404 or nothing shown)."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.template.loader import render_to_string
@@ -15,27 +14,14 @@ from collections_app.context_processors import access
 from collections_app.models import AuditEvent, QueueEntry, RepAssignment, Tier, WorkItem
 from collections_app.queues.services import queue_claim_next
 from collections_app.queues.views import claim_bar_context
-from tests.factories import PatientAccountFactory, StaffUserFactory
+from tests.factories import StaffUserFactory, queued_account
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 Reason = WorkItem.Reason
 
 
 def queued(practice, score="50", *, assigned_rep=None, reasons=(Reason.PAST_DUE,)):
-    account = PatientAccountFactory(practice=practice, patient_balance=Decimal("120.00"), assigned_rep=assigned_rep)
-    today = timezone.localdate()
-    for reason in reasons:
-        WorkItem.objects.create(account=account, practice=practice, reason=reason, opened_on=today)
-    QueueEntry.objects.create(
-        account=account,
-        practice=practice,
-        assigned_rep=assigned_rep,
-        score=Decimal(score),
-        top_reason=reasons[0],
-        reasons=list(reasons),
-        oldest_item_on=today,
-    )
-    return account
+    return queued_account(practice, score, reasons=reasons, assigned_rep=assigned_rep, patient_balance="120.00")
 
 
 @pytest.fixture
