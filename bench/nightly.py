@@ -9,11 +9,16 @@ Against an already seeded PostgreSQL database (bench/run.py or `manage.py seed_d
 delete the date's JobRun rows (so every job really runs), the date's aging snapshot and every
 account aging state (so the aging snapshot inserts every row: the worst case, a first night), run
 every registered job through the runner (`collections_app.jobs.runner.run_nightly`, as the beat
-does), timed per job and in total. Then the
-floor: hand-written set-based SQL computing the aging snapshot's results (every account's aging
-state and every practice's buckets, into temporary tables; checked against what the job wrote)
-and, for the other jobs listed in FLOOR_STATEMENTS, the statement that finds their work (timed
-before the jobs run). Jobs without a floor statement are reported without one.
+does), timed per job and in total. Then the floors, hand-written set-based SQL:
+- aging_snapshot: the aging snapshot's results (every account's aging state and every practice's
+  buckets, into temporary tables; checked against what the job wrote);
+- queue_refresh (bench/nightly_floor_queue.py): every (account, reason) that should be open, the
+  eleven queue rules by hand in one UNION ALL, and the queue entries' scores, into temporary
+  tables; checked against the open work items and queue entries the job left. The job also
+  writes (clears, inserts, upserts); the floor computes the same set and writes nothing;
+- the other jobs listed in FLOOR_STATEMENTS (promise_check, hold_expiry, plan_lapse_default,
+  plan_reminders): the statement that finds their work (timed before the jobs run).
+Jobs without a floor are reported without one.
 Results are appended to bench/RESULTS.md unless --no-results.
 """
 
@@ -127,6 +132,59 @@ FLOOR_STATEMENTS = {
                      AND t.effective_on BETWEEN p.promised_on AND %(as_of)s) <= -p.amount)""",
     "hold_expiry": """
         SELECT id, account_id FROM collections_app_accounthold WHERE released_at IS NULL AND ends_on < %(as_of)s""",
+    # Running plans (active, lapsed) with their installments missed past the practice's grace days
+    # (each practice on its date); what each moves to: defaulted at the practice's missed count
+    # (at least 1), an active plan with a miss lapses (with a lapse notice where the account may be
+    # mailed), a lapsed plan with none left catches up.
+    "plan_lapse_default": """
+        WITH running AS (
+            SELECT pl.id, pl.account_id, pl.status, GREATEST(p.plan_default_missed_count, 1) AS default_at,
+                   COUNT(i.id) AS missed
+            FROM payment_plans_paymentplan pl
+            JOIN floor_dates d ON d.practice_id = pl.practice_id
+            JOIN accounts_practice p ON p.id = pl.practice_id
+            LEFT JOIN payment_plans_installment i
+                   ON i.plan_id = pl.id AND i.superseded_at IS NULL AND i.paid_on IS NULL
+                  AND i.due_on < d.as_of - p.plan_grace_days
+            WHERE pl.status IN ('active', 'lapsed')
+            GROUP BY pl.id, pl.account_id, pl.status, p.plan_default_missed_count
+        )
+        SELECT r.id, r.account_id,
+               CASE WHEN r.missed >= r.default_at THEN 'defaulted'
+                    WHEN r.status = 'active' THEN 'lapsed' ELSE 'active' END AS moves_to,
+               r.missed < r.default_at AND r.status = 'active'
+                   AND a.cease_communication_on IS NULL AND NOT a.attorney_represented AND a.status <> 'hold'
+                   AND NOT pt.address_is_bad AND pt.address_line1 <> '' AS lapse_notice
+        FROM running r
+        JOIN accounts_patientaccount a ON a.id = r.account_id
+        JOIN accounts_patient pt ON pt.id = a.patient_id
+        WHERE r.missed >= r.default_at OR (r.status = 'active' AND r.missed >= 1)
+           OR (r.status = 'lapsed' AND r.missed = 0)""",
+    # Open installments of running plans due in the next plan_reminder_days_before days (0: none)
+    # with no reminder yet, on accounts that may be contacted (no cease-communication, attorney or
+    # hold); a text where consent to texts is in force on the day and there is a phone number,
+    # otherwise a letter where the address is good.
+    "plan_reminders": """
+        SELECT i.id, i.plan_id, texts.ok AS by_text
+        FROM payment_plans_installment i
+        JOIN floor_dates d ON d.practice_id = i.practice_id
+        JOIN accounts_practice p ON p.id = i.practice_id
+        JOIN payment_plans_paymentplan pl ON pl.id = i.plan_id
+        JOIN accounts_patientaccount a ON a.id = pl.account_id
+        JOIN accounts_patient pt ON pt.id = a.patient_id
+        CROSS JOIN LATERAL (
+            SELECT pt.phone <> '' AND EXISTS (
+                SELECT 1 FROM collections_app_contactconsent c
+                WHERE c.account_id = pl.account_id AND c.channel = 'text' AND c.granted_on <= d.as_of
+                  AND (c.revoked_on IS NULL OR c.revoked_on > d.as_of)) AS ok
+        ) texts
+        WHERE p.plan_reminder_days_before > 0
+          AND i.superseded_at IS NULL AND i.paid_on IS NULL
+          AND i.due_on > d.as_of AND i.due_on <= d.as_of + p.plan_reminder_days_before
+          AND pl.status IN ('active', 'lapsed')
+          AND NOT EXISTS (SELECT 1 FROM payment_plans_planreminder r WHERE r.installment_id = i.id)
+          AND a.cease_communication_on IS NULL AND NOT a.attorney_represented AND a.status <> 'hold'
+          AND (texts.ok OR (NOT pt.address_is_bad AND pt.address_line1 <> ''))""",
 }
 
 
@@ -147,18 +205,22 @@ def run_aging_floor(cursor, as_of: date) -> dict:
     return {"seconds": seconds, "mismatches": mismatches}
 
 
-def run_finding_floors(cursor, as_of: date) -> dict[str, float]:
+def run_finding_floors(cursor, as_of: date, practice_dates: dict[int, date]) -> dict[str, float]:
     """The other jobs' finding statements, timed BEFORE the jobs run (afterwards there is nothing
-    left for them to find)."""
+    left for them to find). `floor_dates` holds each practice's date, as the runner gives the jobs."""
+    from bench.nightly_floor_queue import create_floor_dates
+
+    create_floor_dates(cursor, practice_dates)
     timings = {}
     for job, sql in FLOOR_STATEMENTS.items():
         started = time.monotonic()
         try:
             cursor.execute("SAVEPOINT floor_statement")
             cursor.execute(sql, {"as_of": as_of})
-            cursor.fetchall()
+            found = len(cursor.fetchall())
             cursor.execute("RELEASE SAVEPOINT floor_statement")
             timings[job] = time.monotonic() - started
+            log(f"floor for {job}: {found:,} rows of work found in {timings[job]:.2f} s")
         except Exception as error:  # a table or column renamed since: report, do not stop
             cursor.execute("ROLLBACK TO SAVEPOINT floor_statement")
             log(f"floor for {job} skipped: {type(error).__name__}")
@@ -185,9 +247,11 @@ def main() -> None:
 
     django.setup()
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from accounts.models import AccountAgingState, PatientAccount, PracticeAgingSnapshot, Transaction
-    from collections_app.jobs.runner import run_nightly
+    from bench.nightly_floor_queue import run_queue_floor
+    from collections_app.jobs.runner import run_dates, run_nightly
     from collections_app.models import JobRun
 
     accounts = PatientAccount.objects.count()
@@ -199,8 +263,9 @@ def main() -> None:
         cursor.execute(f"TRUNCATE {AccountAgingState._meta.db_table}")
         cursor.execute("ANALYZE")
 
+    _, practice_dates = run_dates(as_of=as_of)
     with transaction.atomic(), connection.cursor() as cursor:
-        timings = run_finding_floors(cursor, as_of)
+        timings = run_finding_floors(cursor, as_of, practice_dates)
 
     started = time.monotonic()
     results = run_nightly(as_of=as_of)
@@ -213,6 +278,9 @@ def main() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         floor = run_aging_floor(cursor, as_of)
     timings["aging_snapshot"] = floor["seconds"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        queue_floor = run_queue_floor(cursor, practice_dates, zone=timezone.get_current_timezone_name(), log=log)
+    timings["queue_refresh"] = queue_floor["seconds"]
     rows = []
     jobs_with_floor_seconds = 0.0
     floor_seconds = 0.0
@@ -232,6 +300,10 @@ def main() -> None:
         log(f"RESULTS DIFFER from the floor: {floor['mismatches']}")
     else:
         log("aging snapshot and account states match the floor")
+    if queue_floor["mismatches"]:
+        log(f"QUEUE DIFFERS from the floor: {queue_floor['mismatches']}")
+    else:
+        log("open work items and queue entry scores match the floor")
 
     if not args.no_results:
         write_results(
@@ -243,12 +315,15 @@ def main() -> None:
             floor_seconds=floor_seconds,
             jobs_with_floor_seconds=jobs_with_floor_seconds,
             same=not floor["mismatches"],
+            queue_same=not queue_floor["mismatches"],
         )
-    if failed or floor["mismatches"]:
+    if failed or floor["mismatches"] or queue_floor["mismatches"]:
         raise SystemExit(1)
 
 
-def write_results(*, as_of, accounts, ledger_rows, rows, total, floor_seconds, jobs_with_floor_seconds, same):
+def write_results(
+    *, as_of, accounts, ledger_rows, rows, total, floor_seconds, jobs_with_floor_seconds, same, queue_same
+):
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -275,7 +350,12 @@ def write_results(*, as_of, accounts, ledger_rows, rows, total, floor_seconds, j
         f"| **all jobs** | **{total:.2f} s** (target < {TARGET_SECONDS:.0f} s) | "
         f"{floor_seconds:.2f} s (jobs with a floor) | {overall} (target within {TARGET_RATIO}x) |"
     )
-    lines += ["", f"Aging snapshot and account states equal the hand-written floor's: {'yes' if same else 'NO'}.", ""]
+    lines += [
+        "",
+        f"Aging snapshot and account states equal the hand-written floor's: {'yes' if same else 'NO'}. "
+        f"Open work items and queue entry scores equal the queue floor's: {'yes' if queue_same else 'NO'}.",
+        "",
+    ]
     with RESULTS.open("a") as handle:
         handle.write("\n".join(lines))
     log(f"appended to {RESULTS}")

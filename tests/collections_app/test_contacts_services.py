@@ -212,12 +212,13 @@ def test_a_payment_posts_to_the_ledger_and_moves_the_balance(medium, account, me
     assert account.last_patient_payment_on == today()
 
 
-def test_a_payment_tells_the_queue_and_the_payment_plan(medium, account, monkeypatch):
+def test_a_payment_tells_the_payment_plan_then_the_queue(medium, account, monkeypatch):
+    # The plan first: a payment catching up a lapsed plan must clear its queue item in the refresh.
     told = []
     monkeypatch.setattr("collections_app.queues.services.queue_refresh_account", lambda **kw: told.append(("q", kw)))
     monkeypatch.setattr("payment_plans.services.plan_payment_received", lambda **kw: told.append(("p", kw)))
     services.payment_record(acting_user=medium, account_id=account.pk, amount="10.00", method="cash")
-    assert told == [("q", {"account_id": account.pk}), ("p", {"account_id": account.pk})]
+    assert told == [("p", {"account_id": account.pk, "acting_user": medium}), ("q", {"account_id": account.pk})]
 
 
 def test_a_card_number_as_the_payment_reference_is_refused(medium, account):
