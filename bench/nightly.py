@@ -6,8 +6,10 @@
         --date 2026-11-26 --no-results
 
 Against an already seeded PostgreSQL database (bench/run.py or `manage.py seed_demo`): migrate,
-delete the date's JobRun rows (so every job really runs), the date's aging snapshot and every
-account aging state (so the aging snapshot inserts every row: the worst case, a first night), run
+delete the date's JobRun rows (so every job really runs) and the date's aging snapshot; by default
+run the night before first (untimed; nothing when it already ran), so the timed run is a normal
+night that finds yesterday's states and queue; with --first-night empty every account aging state
+instead (so the aging snapshot inserts every row: the worst case, a first night); run
 every registered job through the runner (`collections_app.jobs.runner.run_nightly`, as the beat
 does), timed per job and in total. Then the floors, hand-written set-based SQL:
 - aging_snapshot: the aging snapshot's results (every account's aging state and every practice's
@@ -28,7 +30,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +39,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/collections_bench"
 TARGET_SECONDS = 60.0
 TARGET_RATIO = 1.5
+NIGHT_FIRST = "a first night: every account aging state emptied first"
+NIGHT_NORMAL = "a normal night: the night before ran first"
 
 
 def log(message: str) -> None:
@@ -232,6 +236,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--date", type=date.fromisoformat, help="as-of date (default: today, UTC)")
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/RESULTS.md")
+    parser.add_argument(
+        "--first-night",
+        action="store_true",
+        help="empty the account aging states first (the worst case); default: a normal night after the night before",
+    )
     args = parser.parse_args()
     check_url(args.database_url)
     as_of = args.date or datetime.now(UTC).date()
@@ -259,8 +268,14 @@ def main() -> None:
     log(f"{accounts:,} accounts, {ledger_rows:,} ledger rows; nightly jobs for {as_of}")
     JobRun.objects.filter(as_of=as_of).delete()
     PracticeAgingSnapshot.objects.filter(as_of=as_of).delete()
+    if args.first_night:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {AccountAgingState._meta.db_table}")
+    else:
+        night_before = as_of - timedelta(days=1)
+        log(f"the night before ({night_before}), untimed")
+        run_nightly(as_of=night_before)
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {AccountAgingState._meta.db_table}")
         cursor.execute("ANALYZE")
 
     _, practice_dates = run_dates(as_of=as_of)
@@ -316,13 +331,14 @@ def main() -> None:
             jobs_with_floor_seconds=jobs_with_floor_seconds,
             same=not floor["mismatches"],
             queue_same=not queue_floor["mismatches"],
+            first_night=args.first_night,
         )
     if failed or floor["mismatches"] or queue_floor["mismatches"]:
         raise SystemExit(1)
 
 
 def write_results(
-    *, as_of, accounts, ledger_rows, rows, total, floor_seconds, jobs_with_floor_seconds, same, queue_same
+    *, as_of, accounts, ledger_rows, rows, total, floor_seconds, jobs_with_floor_seconds, same, queue_same, first_night
 ):
     from django.db import connection
 
@@ -333,8 +349,8 @@ def write_results(
         "",
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — nightly jobs, {accounts:,} accounts, {ledger_rows:,} ledger rows",
         "",
-        f"`bench/nightly.py` for {as_of}: every registered job through the runner (fresh: the date's JobRun "
-        f"and aging rows deleted first). PostgreSQL {server}, {os.cpu_count()} CPUs. "
+        f"`bench/nightly.py` for {as_of}: every registered job through the runner (the date's JobRun and "
+        f"snapshot rows deleted first; {NIGHT_FIRST if first_night else NIGHT_NORMAL}). PostgreSQL {server}, {os.cpu_count()} CPUs. "
         f"Load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.",
         "",
         "| job | time | floor | ratio |",

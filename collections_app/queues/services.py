@@ -8,12 +8,15 @@ Every QueueEntry gets one score (higher is worked first), computed in SQL by `sc
     score = reason weight                      the highest REASON_WEIGHTS of its open reasons (15-50)
           + more reasons                       +3 for each further open reason, at most +9
           + balance factor                     min(patient + insurance balance, $2,500) / $2,500 x 25
-          + age factor                         min(days since the older of the oldest open item and
-                                               the oldest open date of service, 180) / 180 x 15
+          + age factor                         whole weeks since the older of the oldest open item and
+                                               the oldest open date of service, at most 26 weeks
+                                               (182 days): weeks x 7 / 182 x 15
           + payment history factor             PAYMENT_HISTORY_FACTOR_SQL: 0 for now; a later
                                                factor (payments kept, plans completed) goes there
 
-rounded to cents. Ties go to the oldest item first, then the lowest account id, so the order is
+rounded to cents. Age counts in whole weeks so that a score moves once a week, not every night:
+the nightly refresh rewrites only the entries whose score changed (at 1M accounts, rewriting every
+entry every night cost ~20 s of the refresh). Ties go to the oldest item first, then the lowest account id, so the order is
 total and two reps asking at once see the same list (QUEUE_ORDER).
 
 Claiming
@@ -69,7 +72,7 @@ REASON_WEIGHTS: dict[str, int] = {
 }
 EXTRA_REASON_POINTS, EXTRA_REASON_CAP = 3, 9
 BALANCE_CAP, BALANCE_POINTS = 2500, 25
-AGE_CAP_DAYS, AGE_POINTS = 180, 15
+AGE_CAP_DAYS, AGE_POINTS, AGE_STEP_DAYS = 182, 15, 7
 PAYMENT_HISTORY_FACTOR_SQL = "0"
 
 QUEUE_ORDER = ("-score", "oldest_item_on", "account_id")
@@ -157,8 +160,9 @@ def score_sql(*, top_weight: str, item_count: str, balance: str, age_days: str) 
     balance_factor = (
         sql["least"].format(sql["greatest"].format(balance, 0), BALANCE_CAP) + f" * {BALANCE_POINTS}.0 / {BALANCE_CAP}"
     )
-    age_factor = sql["least"].format(sql["greatest"].format(age_days, 0), AGE_CAP_DAYS) + f" * {AGE_POINTS}.0 / "
-    age_factor += str(AGE_CAP_DAYS)
+    # Integer division on both databases (the day count is an integer): whole weeks.
+    capped_days = sql["least"].format(sql["greatest"].format(age_days, 0), AGE_CAP_DAYS)
+    age_factor = f"({capped_days} / {AGE_STEP_DAYS}) * {AGE_STEP_DAYS} * {AGE_POINTS}.0 / {AGE_CAP_DAYS}"
     return sql["round"].format(
         f"{top_weight} + {extra} + {balance_factor} + {age_factor} + {PAYMENT_HISTORY_FACTOR_SQL}"
     )

@@ -441,3 +441,22 @@ def test_balance_factor_is_capped(practice):
     set_aging(capped, days_old=40)
     found = scores(practice)
     assert found[huge.pk] == found[capped.pk]
+
+
+@pytest.mark.django_db
+def test_the_age_factor_moves_in_whole_weeks_and_stops_at_26():
+    """A score changes once a week, not every night, so the nightly refresh rewrites few entries."""
+    from django.db import connection
+
+    from collections_app.queues.services import score_sql
+
+    def score(days: int) -> Decimal:
+        expression = score_sql(top_weight="25", item_count="1", balance="0", age_days=str(days))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {expression}")
+            return Decimal(str(cursor.fetchone()[0])).quantize(Decimal("0.01"))
+
+    assert score(0) == score(6) == Decimal("25.00")
+    assert score(7) == score(13) > score(6)
+    assert score(182) == score(400) == Decimal("40.00")
+    assert score(-3) == score(0)
