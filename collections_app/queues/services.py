@@ -16,8 +16,8 @@ Every QueueEntry gets one score (higher is worked first), computed in SQL by `sc
 
 rounded to cents. Age counts in whole weeks so that a score moves once a week, not every night:
 the nightly refresh rewrites only the entries whose score changed (at 1M accounts, rewriting every
-entry every night cost ~20 s of the refresh). Ties go to the oldest item first, then the lowest account id, so the order is
-total and two reps asking at once see the same list (QUEUE_ORDER).
+entry every night cost ~20 s of the refresh). Ties go to the oldest item first, then the lowest
+account id, so the order is total and two reps asking at once see the same list (QUEUE_ORDER).
 
 Claiming
 --------
