@@ -3,8 +3,7 @@
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import PatientAccount
@@ -13,6 +12,7 @@ from collections_app.holds.selectors import _priority, active_hold_exists, activ
 from collections_app.holds.services import DISPUTE_WINDOW_ENDED
 from collections_app.jobs.registry import JobContext, nightly_job
 from collections_app.models import AccountHold, AuditEvent
+from payment_plans.models import PaymentPlan
 
 BATCH = 500
 
@@ -63,8 +63,22 @@ def hold_expiry(context: JobContext) -> dict[str, int]:
                 .exclude(status_before__in=["", PatientAccount.Status.HOLD])
                 .values("status_before")[:1]
             )
+            # As hold_release does: active or payment_plan is decided by whether a plan is running now
+            # (one may have been set up or ended during the hold); agency and closed come back as they were.
+            running_plan = PaymentPlan.objects.filter(
+                account_id=OuterRef("pk"), status__in=PaymentPlan.RUNNING_STATUSES
+            )
+            ended_elsewhere = AccountHold.objects.filter(
+                pk__in=hold_ids,
+                account_id=OuterRef("pk"),
+                status_before__in=[PatientAccount.Status.AGENCY, PatientAccount.Status.CLOSED],
+            )
             accounts_restored += on_hold.exclude(active_hold_exists()).update(
-                status=Coalesce(Subquery(status_before), Value(PatientAccount.Status.ACTIVE)),
+                status=Case(
+                    When(Exists(ended_elsewhere), then=Subquery(status_before)),
+                    When(Exists(running_plan), then=Value(PatientAccount.Status.PAYMENT_PLAN)),
+                    default=Value(PatientAccount.Status.ACTIVE),
+                ),
                 hold_reason="",
                 version=F("version") + 1,
                 updated_at=now,

@@ -251,6 +251,18 @@ def hold_place(
     return hold
 
 
+def _status_after_holds(account: PatientAccount, status_before: str) -> str:
+    """The status the account returns to: the one before the hold, except that a payment plan set up
+    or ended while the account was on hold decides between active and payment_plan."""
+    from payment_plans.models import PaymentPlan
+
+    Status = PatientAccount.Status
+    if status_before not in ("", Status.ACTIVE, Status.PAYMENT_PLAN):
+        return status_before  # agency, closed
+    running = PaymentPlan.objects.filter(account=account, status__in=PaymentPlan.RUNNING_STATUSES).exists()
+    return Status.PAYMENT_PLAN if running else Status.ACTIVE
+
+
 def _restore_account(account: PatientAccount, *, remaining_kinds: list[str], status_before: str) -> dict:
     """Write the account's status after a release; returns what changed for the audit row."""
     if account.status != PatientAccount.Status.HOLD:
@@ -258,7 +270,7 @@ def _restore_account(account: PatientAccount, *, remaining_kinds: list[str], sta
     if remaining_kinds:
         changes = {"hold_reason": most_restrictive(remaining_kinds)}
     else:
-        changes = {"status": status_before or PatientAccount.Status.ACTIVE, "hold_reason": ""}
+        changes = {"status": _status_after_holds(account, status_before), "hold_reason": ""}
     PatientAccount.objects.filter(pk=account.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
     return changes
 

@@ -80,8 +80,16 @@ def test_release_needs_a_reason(medium, account):
     assert hold.is_active
 
 
+def _running_plan(medium, account):
+    from payment_plans.services import plan_create
+
+    return plan_create(acting_user=medium, account_id=account.pk, installment_count=4, activate=True)
+
+
 def test_release_restores_the_status_before_the_hold(medium, account):
-    PatientAccount.objects.filter(pk=account.pk).update(status=PatientAccount.Status.PAYMENT_PLAN)
+    _running_plan(medium, account)
+    account.refresh_from_db()
+    assert account.status == PatientAccount.Status.PAYMENT_PLAN
     hold = place(medium, account, Kind.LOP)
     services.hold_release(acting_user=medium, hold_id=hold.pk, reason="Case settled and paid")
     account.refresh_from_db()
@@ -90,6 +98,27 @@ def test_release_restores_the_status_before_the_hold(medium, account):
     assert account_collection_paused(account) == (False, "")
     hold.refresh_from_db()
     assert hold.release_reason == "Case settled and paid" and hold.released_by == medium
+
+
+def test_a_plan_cancelled_during_the_hold_leaves_the_account_active_on_release(medium, account):
+    from payment_plans.services import plan_cancel
+
+    plan = _running_plan(medium, account)
+    hold = place(medium, account, Kind.DISPUTE)
+    plan_cancel(acting_user=medium, plan_id=plan.pk, note="Patient disputes the balance")
+    services.hold_release(acting_user=medium, hold_id=hold.pk, reason="Dispute resolved")
+    account.refresh_from_db()
+    assert account.status == PatientAccount.Status.ACTIVE
+
+
+def test_a_plan_set_up_during_the_hold_puts_the_account_on_the_plan_on_release(medium, account):
+    hold = place(medium, account, Kind.DISPUTE)
+    _running_plan(medium, account)
+    account.refresh_from_db()
+    assert account.status == PatientAccount.Status.HOLD  # a plan never lifts a hold
+    services.hold_release(acting_user=medium, hold_id=hold.pk, reason="Dispute resolved")
+    account.refresh_from_db()
+    assert account.status == PatientAccount.Status.PAYMENT_PLAN
 
 
 def test_two_holds_at_once_show_the_most_restrictive_and_the_last_release_restores(medium, account):
@@ -287,12 +316,23 @@ def _run_expiry(as_of, practice):
     return hold_jobs.hold_expiry(JobContext(as_of=as_of, practice_dates={practice.pk: as_of}))
 
 
+def test_nightly_expiry_returns_an_account_whose_plan_ended_during_the_hold_to_active(medium, account, practice):
+    from payment_plans.services import plan_cancel
+
+    plan = _running_plan(medium, account)
+    place(medium, account, Kind.DISPUTE, dispute_kind="no_surprises", received_on=date(2025, 3, 1))
+    plan_cancel(acting_user=medium, plan_id=plan.pk, note="Dispute")
+    assert _run_expiry(date(2025, 6, 30), practice) == {"released": 1, "accounts_restored": 1}
+    account.refresh_from_db()
+    assert (account.status, account.hold_reason) == ("active", "")
+
+
 def test_hold_expiry_job_is_registered():
     assert "hold_expiry" in {job.name for job in registered_jobs()}
 
 
 def test_nightly_expiry_releases_ended_no_surprises_disputes_once(medium, account, practice):
-    PatientAccount.objects.filter(pk=account.pk).update(status=PatientAccount.Status.PAYMENT_PLAN)
+    _running_plan(medium, account)
     hold = place(medium, account, Kind.DISPUTE, dispute_kind="no_surprises", received_on=date(2025, 3, 1))
     assert _run_expiry(date(2025, 6, 29), practice) == {"released": 0, "accounts_restored": 0}
     assert _run_expiry(date(2025, 6, 30), practice) == {"released": 1, "accounts_restored": 1}

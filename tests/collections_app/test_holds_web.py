@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import PatientAccount
 from collections_app.holds import services
 from collections_app.models import AccountHold, AuditEvent
 
@@ -164,7 +163,9 @@ def test_without_htmx_actions_redirect_to_the_account_page(client, medium, accou
 
 
 def test_release_needs_a_reason_and_restores_the_status(client, medium, account):
-    PatientAccount.objects.filter(pk=account.pk).update(status="payment_plan")
+    from payment_plans.services import plan_create
+
+    plan_create(acting_user=medium, account_id=account.pk, installment_count=4, activate=True)
     hold = services.hold_place(acting_user=medium, account_id=account.pk, kind="dispute", dispute_kind="balance")
     client.force_login(medium)
     url = reverse("hold-release", args=[account.pk, hold.pk])
