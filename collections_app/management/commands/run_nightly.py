@@ -1,6 +1,7 @@
 """`manage.py run_nightly [--date YYYY-MM-DD] [--job NAME]`: the nightly jobs, here and now."""
 
 import argparse
+import logging
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,10 +27,18 @@ class Command(BaseCommand):
         parser.add_argument("--job", help="Run only this job (by name).")
 
     def handle(self, *args, as_of=None, job=None, **options):
+        # The command prints one line per job itself; the runner's log lines (for the worker's log)
+        # would say everything twice here, unless asked for with -v 2.
+        runner_log = logging.getLogger("collections_app.jobs.runner")
+        previous_level = runner_log.level
+        if options["verbosity"] < 2:
+            runner_log.setLevel(logging.WARNING)
         try:
             results = run_nightly(as_of=as_of, job=job)
         except UnknownJobError as error:
             raise CommandError(str(error)) from None
+        finally:
+            runner_log.setLevel(previous_level)
         for result in results:
             style = self.style.ERROR if result.failed else self.style.SUCCESS if result.outcome == "ran" else str
             self.stdout.write(style(result.line()))
