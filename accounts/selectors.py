@@ -175,11 +175,15 @@ def account_ledger(*, account: PatientAccount) -> QuerySet:
     )
 
 
-def account_practice_today(account: PatientAccount) -> date:
+def practice_today(practice: Practice, now: datetime | None = None) -> date:
     """'Today' is the practice's local date (DESIGN.md: each practice's time zone)."""
     from zoneinfo import ZoneInfo
 
-    return timezone.now().astimezone(ZoneInfo(account.practice.time_zone)).date()
+    return (now or timezone.now()).astimezone(ZoneInfo(practice.time_zone)).date()
+
+
+def account_practice_today(account: PatientAccount) -> date:
+    return practice_today(account.practice)
 
 
 def account_aging_today(account: PatientAccount) -> AccountAging:

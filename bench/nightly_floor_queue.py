@@ -17,6 +17,7 @@ Run it after the jobs, on the book they left: queue_refresh is the last job, and
 import time
 from datetime import date
 
+from collections_app.correspondence.business_days import us_federal_holidays
 from collections_app.queues.rules import (
     EARLY_FOLLOW_UP_MAX_AGE_DAYS,
     INQUIRY_LEAD_BUSINESS_DAYS,
@@ -40,7 +41,8 @@ WITH run AS (
     SELECT fd.practice_id, fd.as_of, p.final_notice_after_days, p.early_followup_after_days,
            p.claim_followup_days, p.appointment_alert_days, p.time_zone,
            (SELECT day::date FROM generate_series((fd.as_of + 1)::timestamp, (fd.as_of + 14)::timestamp, interval '1 day') day
-            WHERE extract(isodow FROM day) < 6 ORDER BY day OFFSET %(inquiry_lead)s - 1 LIMIT 1) AS inquiries_due_by
+            WHERE extract(isodow FROM day) < 6 AND day::date <> ALL(%(holidays)s)
+            ORDER BY day OFFSET %(inquiry_lead)s - 1 LIMIT 1) AS inquiries_due_by
     FROM floor_dates fd JOIN accounts_practice p ON p.id = fd.practice_id
 )
 -- past due: aging says past due, owes, dunnable
@@ -207,6 +209,15 @@ def run_queue_floor(cursor, practice_dates: dict[int, date], *, zone: str, log) 
     create_floor_dates(cursor, practice_dates)
     params = {
         "inquiry_lead": INQUIRY_LEAD_BUSINESS_DAYS,
+        # US federal holidays (observed) around the run dates, as the inquiry rule skips them.
+        "holidays": sorted(
+            {
+                day
+                for as_of in set(practice_dates.values())
+                for year in (as_of.year, as_of.year + 1)
+                for day in us_federal_holidays(year)
+            }
+        ),
         "probate_lead": PROBATE_DEADLINE_LEAD_DAYS,
         "early_max_age": EARLY_FOLLOW_UP_MAX_AGE_DAYS,
         "zone": zone,

@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML
 
-from payment_plans.services import practice_today
+from accounts.selectors import practice_today
 
 
 def _no_fetching(url, *args, **kwargs):

@@ -10,7 +10,6 @@ payments to the installments, so applying twice gives the same result.
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice, Transaction
 from accounts.money import CENT, ZERO, to_money
+from accounts.selectors import practice_today
 from accounts.validators import refuse_card_numbers
 from collections_app.access import FieldGroup
 from collections_app.audit import audit_record
@@ -67,10 +67,6 @@ MESSAGE_NOTHING_TO_RESCHEDULE = "Nothing is left to reschedule: every installmen
 MESSAGE_CANNOT_MODIFY = "A {current} plan cannot be modified."
 
 PLAN_OBJECT = "payment_plans.paymentplan"
-
-
-def practice_today(practice: Practice, now=None) -> date:
-    return (now or timezone.now()).astimezone(ZoneInfo(practice.time_zone)).date()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import PatientAccount, Transaction
 from accounts.money import ZERO, to_money
+from accounts.selectors import practice_today
 from accounts.services import transaction_post
 from accounts.validators import refuse_card_numbers
 from collections_app.access import FieldGroup, can_see
@@ -83,10 +84,6 @@ SPOKEN_OUTCOMES = frozenset(
     }
 )
 ACCOUNT = "accounts.patientaccount"
-
-
-def practice_today(practice, now: datetime | None = None) -> date:
-    return timezone.localdate(now or timezone.now(), ZoneInfo(practice.time_zone))
 
 
 def _lock_account(account_id: int) -> PatientAccount:

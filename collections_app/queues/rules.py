@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Appointment, Claim, PatientAccount, Practice
+from collections_app.correspondence.business_days import add_business_days
 from collections_app.models import (
     AccountHold,
     BillingInquiry,
@@ -64,15 +65,6 @@ def reasons_in_bucket(bucket: str) -> list[str]:
     if bucket == Bucket.ALL:
         return list(Reason.values)
     return [reason for reason, owner in BUCKET_OF_REASON.items() if owner == bucket]
-
-
-def add_business_days(day: date, count: int) -> date:
-    """`count` business days (Monday to Friday) after `day`."""
-    while count > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            count -= 1
-    return day
 
 
 # --- Shared conditions -------------------------------------------------------------------------

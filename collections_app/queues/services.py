@@ -32,7 +32,6 @@ transactions serialise writers and give the same guarantee.
 """
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -40,6 +39,7 @@ from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Value, Whe
 from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice
+from accounts.selectors import practice_today
 from collections_app.access import FieldGroup, can_see, get_scoped_or_404, practice_ids_for
 from collections_app.audit import audit_record
 from collections_app.errors import ApplicationError
@@ -260,10 +260,6 @@ def queue_refresh(*, as_of_by_practice: dict[int, date]) -> dict[str, int]:
     if not practices_as_of:
         return {"opened": 0, "cleared": 0, "entries_written": 0, "entries_removed": 0}
     return _refresh(practices_as_of)
-
-
-def practice_today(practice: Practice) -> date:
-    return timezone.now().astimezone(ZoneInfo(practice.time_zone)).date()
 
 
 @transaction.atomic

@@ -10,8 +10,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import AccountAgingState, AddressHistory
+from accounts.selectors import practice_today
 from collections_app.models import AccountHold, AuditEvent, Contact, PromiseToPay, QueueEntry, ReturnedMail
-from collections_app.queues.services import practice_today, queue_refresh
+from collections_app.queues.services import queue_refresh
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory
 

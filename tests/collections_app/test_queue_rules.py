@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AccountAgingState, Appointment, Claim, PatientAccount
+from accounts.selectors import practice_today
+from collections_app.correspondence.business_days import add_business_days
 from collections_app.jobs.registry import JobContext
 from collections_app.models import (
     AccountHold,
@@ -19,8 +21,8 @@ from collections_app.models import (
     WorkItem,
 )
 from collections_app.queues.jobs import queue_refresh_job
-from collections_app.queues.rules import add_business_days, payment_plan_model
-from collections_app.queues.services import practice_today, queue_refresh, queue_refresh_account
+from collections_app.queues.rules import payment_plan_model
+from collections_app.queues.services import queue_refresh, queue_refresh_account
 from tests.factories import AppointmentFactory, EncounterFactory, PatientAccountFactory
 
 Reason = WorkItem.Reason

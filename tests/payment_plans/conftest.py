@@ -7,9 +7,9 @@ import pytest
 
 from accounts import services as ledger
 from accounts.models import Transaction
+from accounts.selectors import practice_today
 from collections_app.jobs.registry import JobContext
 from payment_plans import services
-from payment_plans.services import practice_today
 
 
 def pay(account, amount, *, on: date | None = None, user=None) -> Transaction:
