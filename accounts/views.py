@@ -225,7 +225,7 @@ def patient_edit(request, pk):
                     **form.changes(),
                 )
             except ApplicationError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                error.add_to_form(form)
             except ValidationError as error:
                 _add_errors(form, error)
             else:

@@ -7,3 +7,7 @@ class ApplicationError(Exception):
         self.message = message
         self.field = field
         self.extra = extra or {}
+
+    def add_to_form(self, form) -> None:
+        """Show the refusal on the form: next to its field when the form has it, else on top."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)

@@ -18,6 +18,7 @@ from collections_app.access import FieldGroup, requires
 from collections_app.audit import audit_read, audit_record
 from collections_app.errors import ApplicationError
 from collections_app.models import AuditEvent
+from collections_app.workspace.panels import panel_response
 from payment_plans import selectors, services
 from payment_plans.forms import PlanCancelForm, PlanCreateForm, PlanModifyForm
 from payment_plans.pdf import render_agreement_pdf
@@ -57,14 +58,7 @@ def _render_panel(request, account, *, form=None, changed=False, error=None):
         "plan_error": error,
     }
     audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"panel": "plans"})
-    response = render(request, PANEL_TEMPLATE, context)
-    if changed:
-        response["HX-Trigger"] = "account-changed"
-    return response
-
-
-def _add_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
 
 
 def _form_errors_message(form) -> str:
@@ -82,7 +76,7 @@ def plan_create(request, pk):
             services.plan_create(acting_user=request.user, account_id=account.pk, **form.service_arguments())
             created = True
         except ApplicationError as error:
-            _add_error(form, error)
+            error.add_to_form(form)
     if request.htmx:
         account.refresh_from_db(fields=["status", "patient_balance", "version"])
         return _render_panel(request, account, form=None if created else form, changed=created)
@@ -162,7 +156,7 @@ def plan_modify(request, pk):
                 acting_user=request.user, plan_id=plan.pk, reason=form.cleaned_data["reason"], **form.terms()
             )
         except ApplicationError as error:
-            _add_error(form, error)
+            error.add_to_form(form)
         else:
             messages.success(request, "Plan modified.")
             return redirect(reverse("plan-detail", args=[plan.pk]))

@@ -30,6 +30,7 @@ from collections_app.contacts.forms import (
 from collections_app.contacts.selectors import PANEL_RECENT_CONTACTS, consent_list, contact_list, open_promises
 from collections_app.errors import ApplicationError
 from collections_app.models import Contact
+from collections_app.workspace.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
 
@@ -105,12 +106,11 @@ def _act(request, pk, *, form_name: str, form_class, call, success: str):
         try:
             call(account, form.cleaned_data)
         except ApplicationError as error:
-            field = error.field if error.field in form.fields else None
-            form.add_error(field, error.message)
-            if field and error.message == CARD_NUMBER_REFUSED:
+            error.add_to_form(form)
+            if error.field in form.fields and error.message == CARD_NUMBER_REFUSED:
                 # PCI DSS: the refused card number is not echoed back into the page.
                 form.data = form.data.copy()
-                form.data[form.add_prefix(field)] = ""
+                form.data[form.add_prefix(error.field)] = ""
         else:
             ok = True
     if not request.htmx:
@@ -123,10 +123,7 @@ def _act(request, pk, *, form_name: str, form_class, call, success: str):
         return redirect(reverse("account-detail", args=[account.pk]))
     account = account_get(user=request.user, account_id=pk)  # fresh flags, follow-up and version
     context = panel_context(request, account, bound={} if ok else {form_name: form}, flash=success if ok else "")
-    response = render(request, PANEL_TEMPLATE, {"account": account, **context})
-    if ok:
-        response["HX-Trigger"] = "account-changed"
-    return response
+    return panel_response(request, PANEL_TEMPLATE, {"account": account, **context}, changed=ok)
 
 
 @requires(FieldGroup.BILLING)

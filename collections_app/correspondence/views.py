@@ -25,6 +25,7 @@ from collections_app.correspondence.services import (
     returned_mail_resolve,
 )
 from collections_app.errors import ApplicationError
+from collections_app.workspace.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/correspondence/_panel.html"
 
@@ -68,18 +69,11 @@ def _respond(request, account, *, changed: bool, success: str = "", **overrides)
     if changed:
         account = account_get(user=request.user, account_id=account.pk)
     context = {**panel_context(request, account, **overrides), "account": account}
-    response = render(request, PANEL_TEMPLATE, context)
-    if changed:
-        response["HX-Trigger"] = "account-changed"
-    return response
+    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
 
 
 def _form_errors(form) -> list[str]:
     return [message for errors in form.errors.values() for message in errors]
-
-
-def _add_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 @requires(FieldGroup.BILLING)
@@ -104,7 +98,7 @@ def returned_mail_record_view(request, pk):
         try:
             returned_mail_record(acting_user=request.user, account_id=account.pk, **form.cleaned_data)
         except ApplicationError as error:
-            _add_error(form, error)
+            error.add_to_form(form)
         else:
             return _respond(request, account, changed=True, success="Returned mail recorded; mailings stopped.")
     return _respond(request, account, changed=False, forms={"returned_mail": form})
@@ -119,7 +113,7 @@ def address_correct_view(request, pk):
         try:
             address_correct(acting_user=request.user, patient_id=account.patient_id, **form.cleaned_data)
         except ApplicationError as error:
-            _add_error(form, error)
+            error.add_to_form(form)
         else:
             return _respond(request, account, changed=True, success="Address corrected; mailings resume.")
     return _respond(request, account, changed=False, forms={"address": form})
@@ -157,7 +151,7 @@ def inquiry_open_view(request, pk):
         try:
             inquiry_open(acting_user=request.user, account_id=account.pk, **form.cleaned_data)
         except ApplicationError as error:
-            _add_error(form, error)
+            error.add_to_form(form)
         else:
             return _respond(request, account, changed=True, success="Inquiry logged.")
     return _respond(request, account, changed=False, forms={"inquiry": form})

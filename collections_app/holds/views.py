@@ -14,6 +14,7 @@ from collections_app.holds.forms import HoldPlaceForm, HoldReleaseForm, LopStatu
 from collections_app.holds.selectors import account_holds_for_panel, hold_get
 from collections_app.holds.services import hold_place, hold_release, lop_letter_attach, lop_status_check
 from collections_app.models import AccountHold
+from collections_app.workspace.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/holds/_panel.html"
 
@@ -43,10 +44,7 @@ def _panel_response(request, account, *, changed: bool, **context_overrides):
                 messages.error(request, "The hold was not placed: " + " ".join(place_form.errors.get("__all__", [])))
         return redirect(reverse("account-detail", args=[account.pk]))
     context = {**panel_context(request, account, **context_overrides), "account": account}
-    response = render(request, PANEL_TEMPLATE, context)
-    if changed:
-        response["HX-Trigger"] = "account-changed"
-    return response
+    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
 
 
 def _hold_of_account(request, account, hold_pk) -> AccountHold:
@@ -54,10 +52,6 @@ def _hold_of_account(request, account, hold_pk) -> AccountHold:
     if hold.account_id != account.pk:
         raise Http404("No such hold on this account.")
     return hold
-
-
-def _add_application_error(form, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 @requires(FieldGroup.BILLING)
@@ -99,7 +93,7 @@ def hold_place_view(request, pk):
                 **form.details(),
             )
         except ApplicationError as error:
-            _add_application_error(form, error)
+            error.add_to_form(form)
         else:
             if not request.htmx:
                 messages.success(request, "Hold placed.")

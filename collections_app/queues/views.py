@@ -200,7 +200,7 @@ def assignments_page(request):
                 bucket=form.cleaned_data["bucket"],
             )
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to_form(form)
         else:
             messages.success(request, "Rep assigned.")
             return redirect("queue-assignments")

@@ -7,7 +7,21 @@ area is added here with one line and never edits the page itself.
 
 from dataclasses import dataclass
 
+from django.shortcuts import render
+
 from collections_app.access import FieldGroup
+
+# The event a panel's response sends when it changed the account: the workspace re-fetches its
+# activity timeline on it (`hx-trigger="account-changed from:body"`).
+ACCOUNT_CHANGED = "account-changed"
+
+
+def panel_response(request, template: str, context: dict, *, changed: bool):
+    """A panel re-rendered after an htmx action, telling the workspace when the account changed."""
+    response = render(request, template, context)
+    if changed:
+        response["HX-Trigger"] = ACCOUNT_CHANGED
+    return response
 
 
 @dataclass(frozen=True)
