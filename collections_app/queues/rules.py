@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Appointment, Claim, PatientAccount, Practice
 from collections_app.correspondence.business_days import add_business_days
+from collections_app.holds.selectors import active_hold_exists, active_holds
 from collections_app.models import (
     AccountHold,
     BillingInquiry,
@@ -71,7 +72,7 @@ def reasons_in_bucket(bucket: str) -> list[str]:
 
 
 def _active_hold():
-    return AccountHold.objects.filter(account=OuterRef("pk"), released_at__isnull=True)
+    return active_holds().filter(account=OuterRef("pk"))
 
 
 def _worked():
@@ -80,12 +81,14 @@ def _worked():
 
 
 def _not_on_hold():
-    return ~Q(status=Status.HOLD) & ~Exists(_active_hold())
+    # The negation of holds' collection_paused_q(), written as an AND so each NOT EXISTS stays an
+    # anti-join (an EXISTS under an OR is planned as a subplan per account).
+    return ~Q(status=Status.HOLD) & ~active_hold_exists()
 
 
 def _dunnable():
     """Statements and collection calls may go out: active (not on a plan, hold, agency or closed)."""
-    return Q(status=Status.ACTIVE) & ~Exists(_active_hold())
+    return Q(status=Status.ACTIVE) & ~active_hold_exists()
 
 
 def _owes():
