@@ -28,7 +28,7 @@ CHECK_DEPLOY := DJANGO_SETTINGS_MODULE=config.settings.production \
 help:
 	@echo "make run           install, migrate, seed demo data (when empty), serve http://$(HOST):$(PORT)"
 	@echo "make test          lint, then the whole test suite (PostgreSQL when DATABASE_URL is set, else SQLite)"
-	@echo "make lint          ruff check; make format: ruff format"
+	@echo "make lint          ruff check and the layers contract (lint-imports); make format: ruff format"
 	@echo "make check-ledger  stored balances equal the ledger for every account"
 	@echo "make bench         benchmarks against their floors (bench/run.py)"
 
@@ -89,14 +89,16 @@ serve: install
 # fails `make test`, after the tests have run.
 test: install
 	@lint=0; $(BIN)/ruff check . || lint=$$?; \
+	$(BIN)/lint-imports --no-cache || lint=$$?; \
 	$(CHECK_DEPLOY); \
 	$(MANAGE) makemigrations --check --dry-run --verbosity 1; \
 	if [ -n "$${DATABASE_URL:-}" ]; then echo "==> tests on PostgreSQL"; else echo "==> tests on SQLite"; fi; \
 	$(BIN)/pytest; \
-	if [ "$$lint" -ne 0 ]; then echo "==> the tests passed, but ruff check failed (see above)"; exit "$$lint"; fi
+	if [ "$$lint" -ne 0 ]; then echo "==> the tests passed, but ruff check or lint-imports failed (see above)"; exit "$$lint"; fi
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 
+from accounts import services
 from accounts.models import Practice
-from collections_app import services
-from collections_app.admin_site import DirectorOnlyPermissions
+from core.admin_site import DirectorOnlyPermissions
 
 
 @admin.register(Practice)

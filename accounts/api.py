@@ -2,7 +2,7 @@
 
 Thin views: validate the query string, ask a selector (already scoped to the user's practices),
 render with a serializer that drops the field groups the tier may not see, write the audit rows.
-Each view declares its `field_group`; collections_app.access.FieldGroupPermission checks it (403),
+Each view declares its `field_group`; core.access.FieldGroupPermission checks it (403),
 selectors raise 404 for records outside the user's practices.
 
 `queryset = X.objects.none()` on each view only tells the schema generator the model; requests
@@ -46,10 +46,10 @@ from accounts.serializers import (
     TokenOutputSerializer,
     TransactionSerializer,
 )
-from collections_app.access import FieldGroup, FieldGroupPermission, scope_to_user
-from collections_app.audit import audit_read, audit_reads
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
+from core.access import FieldGroup, FieldGroupPermission, scope_to_user
+from core.audit import audit_read, audit_reads
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 MESSAGE_BAD_CREDENTIALS = "Unable to sign in with that username and password."
 MESSAGE_LOCKED_OUT = "Too many failed sign-in attempts. Try again later or ask an administrator."

@@ -32,8 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.models import Practice
+from core.access import PRACTICE_PERMISSION, grant_practice, practices_for, revoke_practice
+from core.audit import audit_record
+from core.models import AuditEvent, StaffUser, Tier
 
 CHUNK_ACCOUNTS = 2_500
 # Below this many accounts the rows are generated in this process; above it producer processes
@@ -1003,8 +1010,6 @@ def chunk_plan(accounts: int) -> list[tuple[int, int]]:
 
 
 def _check_columns() -> None:
-    from django.apps import apps
-
     for table, columns in COLUMNS.items():
         model = apps.get_model("accounts", MODEL_FOR_TABLE[table])
         expected = {f.column for f in model._meta.concrete_fields}
@@ -1024,8 +1029,6 @@ def _max_ids(cursor) -> dict[str, int]:
 
 
 def _ensure_practices(count: int) -> list[PracticeRef]:
-    from accounts.models import Practice
-
     refs = []
     for index in range(count):
         profile = practice_profile(index)
@@ -1069,12 +1072,6 @@ DEMO_USERS = (
 
 
 def _ensure_demo_users(practice_ids: list[int]) -> list[tuple[str, str, list[str]]]:
-    from guardian.shortcuts import get_objects_for_user
-
-    from accounts.models import Practice
-    from collections_app.access import PRACTICE_PERMISSION, grant_practice, practices_for, revoke_practice
-    from collections_app.models import StaffUser, Tier
-
     practices = list(Practice.objects.filter(id__in=practice_ids).order_by("id"))
     practices.sort(key=lambda p: practice_ids.index(p.id))
     logins = []
@@ -1241,10 +1238,6 @@ def seed_demo(
     progress=None,
 ) -> SeedResult:
     """Load `accounts` demo accounts over `practices` practices, with the demo users, in one transaction."""
-    from accounts.models import Practice
-    from collections_app.audit import audit_record
-    from collections_app.models import AuditEvent
-
     if accounts < 1:
         raise ValueError("accounts must be at least 1")
     if practices < 2:

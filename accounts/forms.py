@@ -53,6 +53,11 @@ class PatientDemographicsForm(forms.Form):
 
     EDITABLE = (*Patient.NAME_AND_CONTACT_FIELDS, *Patient.ADDRESS_FIELDS)
 
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The practice's today (accounts.selectors.practice_today); the server's date is UTC's.
+        self.today = today or timezone.localdate()
+
     @classmethod
     def for_patient(cls, patient: Patient, **kwargs) -> "PatientDemographicsForm":
         initial = {name: getattr(patient, name) for name in cls.EDITABLE}
@@ -61,7 +66,7 @@ class PatientDemographicsForm(forms.Form):
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
-        if value > timezone.localdate():
+        if value > self.today:
             raise forms.ValidationError("A date of birth cannot be in the future.")
         if value < OLDEST_DATE_OF_BIRTH:
             raise forms.ValidationError("Check the year of birth.")

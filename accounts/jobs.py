@@ -24,7 +24,7 @@ from datetime import date
 from django.db import connection
 
 from accounts.aging import BUCKETS
-from collections_app.jobs.registry import JobContext, nightly_job
+from core.nightly import JobContext, nightly_job
 
 ITEMS_TABLE = "nightly_aging_items"
 

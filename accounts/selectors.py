@@ -4,14 +4,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Collate, Upper
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Collate, Upper
 from django.utils import timezone
 
 from accounts.aging import AccountAging, account_aging
 from accounts.models import Appointment, Patient, PatientAccount, Practice, Transaction
-from collections_app.access import get_scoped_or_404, practices_for, scope_to_user
+from accounts.money import ZERO
+from core.access import get_scoped_or_404, practices_for, scope_to_user
+from core.pagination import page_or_404
 
 MAX_QUERY_LENGTH = 100
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
@@ -20,6 +23,7 @@ _NAME_CHARS = re.compile(r"[^\w' .,-]|[\d_]")
 # Search result counts stop here ("1,000+"): counting every Smith at 1M patients costs more than
 # the page itself, and nobody pages past twenty pages of one surname.
 SEARCH_COUNT_CAP = 1000
+LEDGER_PAGE_SIZE = 50
 
 
 def parse_date_of_birth(text: str) -> date | None:
@@ -211,3 +215,36 @@ def patient_upcoming_appointments(*, patient: Patient, days: int = 30) -> QueryS
 
 def practice_get(*, user, practice_id) -> Practice:
     return get_scoped_or_404(Practice.objects.all(), user, practice_field="id", pk=practice_id)
+
+
+def ledger_page_with_balances(*, account: PatientAccount, raw_page):
+    """One page of the ledger, newest first, each row with the patient balance after it.
+
+    The newest row leaves the stored patient balance (it always equals the ledger: check_ledger),
+    so walking back from it needs no running-sum query; later pages subtract the newer rows.
+    """
+    newest_first = (
+        account_ledger(account=account)
+        .reverse()
+        .annotate(is_reversed=Exists(Transaction.objects.filter(reverses=OuterRef("pk"))))
+    )
+    paginator = Paginator(newest_first, LEDGER_PAGE_SIZE)
+    page = page_or_404(paginator, raw_page)
+    rows = list(page.object_list)
+    balance = account.patient_balance
+    if rows and page.number > 1:
+        newest = rows[0]
+        newer = Transaction.objects.filter(account=account).filter(
+            Q(effective_on__gt=newest.effective_on) | Q(effective_on=newest.effective_on, id__gt=newest.id)
+        )
+        balance -= newer.aggregate(total=Coalesce(Sum("patient_amount"), ZERO))["total"]
+    for row in rows:
+        row.patient_balance_after = balance
+        balance -= row.patient_amount
+    page.rows = rows
+    return page
+
+
+def aging_open_encounters(aging: AccountAging) -> list:
+    """Encounters with an open patient balance, oldest first."""
+    return [row for row in aging.encounters if row.open_amount > 0]

@@ -1,6 +1,6 @@
 """API output serializers for practices, patients, accounts and the ledger.
 
-Every serializer declares the field group of each field (collections_app.api_support.
+Every serializer declares the field group of each field (core.api_support.
 FieldGroupSerializerMixin); the response carries only the groups the user's tier may see.
 Query-string input serializers validate filters before any query runs: bad input is a 400 with
 field errors, never a 500.
@@ -20,8 +20,8 @@ from accounts.models import (
     Transaction,
 )
 from accounts.selectors import MAX_QUERY_LENGTH, account_is_past_due
-from collections_app.access import FieldGroup, can_see, practice_ids_for
-from collections_app.api_support import FieldGroupSerializerMixin
+from core.access import FieldGroup, can_see, practice_ids_for
+from core.api_support import FieldGroupSerializerMixin
 
 DEMOGRAPHICS = FieldGroup.DEMOGRAPHICS
 BILLING = FieldGroup.BILLING

@@ -1,5 +1,6 @@
 """Every change to patient accounts: lock, check, change, audit, in one transaction."""
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -7,13 +8,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import AddressHistory, Patient, PatientAccount, Transaction
+from accounts.events import ledger_posted
+from accounts.models import AddressHistory, Patient, PatientAccount, Practice, Transaction
 from accounts.money import ZERO, to_money
+from accounts.selectors import practice_today
 from accounts.validators import refuse_card_numbers
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_record
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
+from core.access import FieldGroup, check_director_or_command_line
+from core.audit import COMMAND_LINE, audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 Kind = Transaction.Kind
 
@@ -61,7 +64,7 @@ def _check_direction(kind: str, balance: str, amount: Decimal, rule: str) -> Non
 def _lock_account(account_id: int) -> PatientAccount:
     # The row lock serialises postings to one account, so the stored balances move by exactly the
     # sum of the rows written under it (SQLite: IMMEDIATE transactions serialise all writers).
-    return PatientAccount.objects.select_for_update().get(pk=account_id)
+    return PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
 
 
 def _apply_to_balances(account: PatientAccount, rows: list[Transaction]) -> None:
@@ -141,7 +144,7 @@ def transaction_post(
         kind=kind,
         patient_amount=patient_amount,
         insurance_amount=insurance_amount,
-        effective_on=effective_on or timezone.localdate(now),
+        effective_on=effective_on or practice_today(account.practice, now),
         posted_at=now,
         posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
         payment_method=payment_method,
@@ -159,6 +162,7 @@ def transaction_post(
         field_group=FieldGroup.BILLING,
         detail={"account_id": account.pk, "kind": kind},
     )
+    ledger_posted.send(sender=Transaction, posting=row, account_id=account.pk, acting_user=acting_user)
     return row
 
 
@@ -186,7 +190,7 @@ def transaction_reverse(
                 kind=Kind.REVERSAL,
                 patient_amount=-original.patient_amount,
                 insurance_amount=-original.insurance_amount,
-                effective_on=effective_on or timezone.localdate(now),
+                effective_on=effective_on or practice_today(account.practice, now),
                 posted_at=now,
                 posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
                 reverses=original,
@@ -204,6 +208,7 @@ def transaction_reverse(
         field_group=FieldGroup.BILLING,
         detail={"account_id": account.pk, "kind": Kind.REVERSAL, "reverses": original.pk},
     )
+    ledger_posted.send(sender=Transaction, posting=reversal, account_id=account.pk, acting_user=acting_user)
     return reversal
 
 
@@ -259,3 +264,27 @@ def patient_update_demographics(*, acting_user, patient_id: int, expected_update
         detail={"fields": sorted(changed)},
     )
     return patient
+
+
+@transaction.atomic
+def practice_save(*, acting_user, practice: Practice, changed_fields: Iterable[str], created: bool) -> Practice:
+    """Create or change a practice and its collection policy; the audit names the changed fields."""
+    check_director_or_command_line(acting_user)
+    changed = sorted(changed_fields)
+    if not created and not changed:
+        return practice
+    if created:
+        practice.save()
+    else:
+        Practice.objects.select_for_update().filter(pk=practice.pk).first()
+        practice.save()
+    audit_record(
+        user=acting_user,
+        username="" if acting_user is not None else COMMAND_LINE,
+        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,
+        obj=practice,
+        practice_id=practice.pk,
+        field_group=FieldGroup.DIRECTOR,
+        detail={"fields": changed},
+    )
+    return practice

@@ -1,6 +1,6 @@
 import re
 
-from collections_app.errors import ApplicationError
+from core.errors import ApplicationError
 
 _DIGIT_RUNS = re.compile(r"(?:\d[ -]?){13,19}")
 

@@ -10,7 +10,7 @@ delete the date's JobRun rows (so every job really runs) and the date's aging sn
 run the night before first (untimed; nothing when it already ran), so the timed run is a normal
 night that finds yesterday's states and queue; with --first-night empty every account aging state
 instead (so the aging snapshot inserts every row: the worst case, a first night); run
-every registered job through the runner (`collections_app.jobs.runner.run_nightly`, as the beat
+every registered job through the runner (`collections_app.nightly.runner.run_nightly`, as the beat
 does), timed per job and in total. Then the floors, hand-written set-based SQL:
 - aging_snapshot: the aging snapshot's results (every account's aging state and every practice's
   buckets, into temporary tables; checked against what the job wrote);
@@ -260,8 +260,8 @@ def main() -> None:
 
     from accounts.models import AccountAgingState, PatientAccount, PracticeAgingSnapshot, Transaction
     from bench.nightly_floor_queue import run_queue_floor
-    from collections_app.jobs.runner import run_dates, run_nightly
     from collections_app.models import JobRun
+    from collections_app.nightly.runner import run_dates, run_nightly
 
     accounts = PatientAccount.objects.count()
     ledger_rows = Transaction.objects.count()

@@ -61,7 +61,7 @@ def run_aging_job(dates) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from collections_app.jobs.registry import JobContext, registered_jobs
+    from core.nightly import JobContext, registered_jobs
 
     jobs = [job for job in registered_jobs() if "aging" in job.name]
     if not jobs:
@@ -94,8 +94,9 @@ def run_queue_refresh(dates) -> dict:
 
 def prepare_reps(count: int, password: str) -> list[str]:
     from accounts.models import Practice
-    from collections_app.access import grant_practice
-    from collections_app.models import QueueEntry, RepAssignment, StaffUser, Tier
+    from collections_app.models import QueueEntry, RepAssignment
+    from core.access import grant_practice
+    from core.models import StaffUser, Tier
 
     practices = list(Practice.objects.all())
     names = []
@@ -298,9 +299,10 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        "BENCH_FLOOR_PAGE": "true",  # the floor view /bench/floor/, served only for bench runs
     }
     env.pop("REDIS_URL", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY")})
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "BENCH_FLOOR_PAGE")})
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
 

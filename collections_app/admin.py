@@ -19,9 +19,9 @@ from rest_framework.authtoken.models import TokenProxy
 
 from accounts.models import Practice
 from collections_app import services
-from collections_app.admin_site import DirectorOnlyPermissions
-from collections_app.errors import ApplicationError
-from collections_app.models import StaffUser
+from core.admin_site import DirectorOnlyPermissions
+from core.errors import ApplicationError
+from core.models import StaffUser
 
 PRACTICES_HELP = "The practices whose accounts this person may see. Directors see every practice regardless."
 
@@ -129,8 +129,8 @@ class StaffUserAdmin(DirectorOnlyPermissions, UserAdmin):
 
     def _back_to_form(self, request, obj):
         if obj.pk:
-            return HttpResponseRedirect(reverse("admin:collections_app_staffuser_change", args=(obj.pk,)))
-        return HttpResponseRedirect(reverse("admin:collections_app_staffuser_add"))
+            return HttpResponseRedirect(reverse("admin:core_staffuser_change", args=(obj.pk,)))
+        return HttpResponseRedirect(reverse("admin:core_staffuser_add"))
 
     def log_addition(self, request, obj, message):
         if not getattr(obj, "_refused", False):

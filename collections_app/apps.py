@@ -6,4 +6,5 @@ class CollectionsConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self):
-        from collections_app import signals  # noqa: F401  (connects the login audit receivers)
+        # Connecting receivers is what importing the module does; Django's documented place for it.
+        from collections_app import receivers  # noqa: F401  (the queue follows every ledger posting)

@@ -53,8 +53,8 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
         PromiseToPay,
         RepAssignment,
         ReturnedMail,
-        StaffUser,
     )
+    from core.models import StaffUser
 
     rnd = random.Random(seed * 7919 + today.toordinal())
     rep = StaffUser.objects.filter(username="medium").first()
@@ -247,7 +247,7 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
     for day, ids in follow_ups.items():
         PatientAccount.objects.filter(id__in=ids).update(follow_up_on=day)
     if rep is not None:
-        from collections_app.access import practice_ids_for
+        from core.access import practice_ids_for
 
         for practice_id in practice_ids_for(rep):
             RepAssignment.objects.get_or_create(rep=rep, practice_id=practice_id, bucket=RepAssignment.Bucket.ALL)

@@ -1,77 +1,8 @@
-"""Staff users with access tiers, and the audit trail."""
+"""The work of collecting: queues, contacts, promises, holds, returned mail, inquiries, nightly runs."""
 
-from django.contrib.auth.models import AbstractUser
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-
-class Tier(models.IntegerChoices):
-    """Access tiers as ordered levels, so `user.tier >= Tier.MEDIUM` reads as policy.
-
-    Gaps between values leave room for a tier in between without renumbering stored rows.
-    """
-
-    LOW = 10, "Low"
-    MEDIUM = 20, "Medium"
-    MANAGEMENT = 30, "Management"
-    DIRECTOR = 40, "Director"
-
-
-class StaffUser(AbstractUser):
-    """A billing-office user. Practice scope lives in django-guardian object permissions."""
-
-    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.LOW)
-
-    class Meta:
-        verbose_name = "staff user"
-
-    @property
-    def tier_label(self) -> str:
-        return Tier(self.tier).label
-
-
-class AuditEvent(models.Model):
-    """Append-only record of a PHI read or a change. The database refuses UPDATE and DELETE.
-
-    No PHI is stored here: objects are named by type and id, changes by field name only.
-    """
-
-    class Action(models.TextChoices):
-        VIEW = "view", "Viewed"
-        SEARCH = "search", "Searched"
-        EXPORT = "export", "Exported"
-        CREATE = "create", "Created"
-        UPDATE = "update", "Changed"
-        POST = "post", "Posted to ledger"
-        LOGIN = "login", "Logged in"
-        LOGOUT = "logout", "Logged out"
-        LOGIN_FAILED = "login_failed", "Login failed"
-        ACCESS_CHANGE = "access_change", "Changed access"
-
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    username = models.CharField(max_length=150, blank=True, help_text="Kept as typed for failed logins.")
-    action = models.CharField(max_length=20, choices=Action.choices)
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=40, blank=True)
-    practice = models.ForeignKey("accounts.Practice", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    # Comma-separated FieldGroup values shown by one read (all six fit: 60 characters).
-    field_group = models.CharField(max_length=100, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-occurred_at", "-id"]
-        indexes = [
-            models.Index(fields=["object_type", "object_id"], name="audit_object"),
-            models.Index(fields=["user", "-occurred_at"], name="audit_user_time"),
-            models.Index(fields=["practice", "-occurred_at"], name="audit_practice_time"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.object_type} {self.object_id}"
-
 
 # --- The work of collecting: queues, contacts, promises, holds, mail, inquiries, nightly runs ---
 #
@@ -143,13 +74,15 @@ class QueueEntry(models.Model):
     )
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
     assigned_rep = models.ForeignKey(
-        StaffUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     score = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     top_reason = models.CharField(max_length=30, choices=WorkItem.Reason.choices)
     reasons = models.JSONField(default=list, blank=True)
     oldest_item_on = models.DateField()
-    claimed_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,10 +108,12 @@ class RepAssignment(models.Model):
         CORRESPONDENCE = "correspondence", "Returned mail and inquiries"
         SPECIAL_HANDLING = "special_handling", "Holds and appointments"
 
-    rep = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="rep_assignments")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_assignments")
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     bucket = models.CharField(max_length=20, choices=Bucket.choices, default=Bucket.ALL)
-    assigned_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     assigned_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -233,9 +168,13 @@ class Contact(models.Model):
     autodialed = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
-    logged_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # A Management user may let a refused attempt go ahead; who and why is kept here and audited.
-    override_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     override_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -258,7 +197,9 @@ class ContactConsent(models.Model):
     granted_on = models.DateField()
     granted_how = models.CharField(max_length=200, blank=True)
     revoked_on = models.DateField(null=True, blank=True)
-    recorded_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -285,7 +226,9 @@ class PromiseToPay(models.Model):
     due_on = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     resolved_on = models.DateField(null=True, blank=True)
-    created_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -305,7 +248,9 @@ class AccountNote(models.Model):
     account = models.ForeignKey("accounts.PatientAccount", on_delete=models.CASCADE, related_name="notes")
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     body = models.TextField()
-    created_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -353,13 +298,17 @@ class AccountHold(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     placed_on = models.DateField()
     placed_at = models.DateTimeField(default=timezone.now)
-    placed_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The account's status when the first hold went on, restored when the last comes off.
     status_before = models.CharField(max_length=20, blank=True)
     review_on = models.DateField(null=True, blank=True, help_text="Next review (LOP status check, claim deadline).")
     ends_on = models.DateField(null=True, blank=True, help_text="A hold that lapses by rule (dispute window).")
     released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     release_reason = models.CharField(max_length=300, blank=True)
     case_number = models.CharField(max_length=60, blank=True)
     notes = models.TextField(blank=True)
@@ -437,10 +386,14 @@ class ReturnedMail(models.Model):
     patient = models.ForeignKey("accounts.Patient", on_delete=models.CASCADE, related_name="returned_mail")
     received_on = models.DateField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    recorded_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
 
     class Meta:
@@ -469,8 +422,12 @@ class BillingInquiry(models.Model):
     response_due_on = models.DateField()
     response = models.TextField(blank=True)
     responded_on = models.DateField(null=True, blank=True)
-    responded_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,20 +13,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Practice
-from collections_app.access import (
+from core.access import (
     FieldGroup,
-    can_see,
+    check_director_or_command_line,
     grant_practice,
     granted_practice_ids,
     revoke_practice,
 )
-from collections_app.audit import audit_record
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, StaffUser, Tier
+from core.audit import COMMAND_LINE, audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent, StaffUser, Tier
 
-COMMAND_LINE = "(command line)"
-
-MESSAGE_NOT_DIRECTOR = "Only a Director may change staff access."
 MESSAGE_USERNAME_TAKEN = "A staff user named {username!r} already exists."
 MESSAGE_USERNAME_EMPTY = "Enter a username."
 MESSAGE_UNKNOWN_PRACTICE = "No practice with code {code!r}. Known codes: {known}."
@@ -45,11 +42,6 @@ def tier_from_name(name: str) -> Tier:
 
 def _label(tier) -> str:
     return Tier(tier).label
-
-
-def _check_acting_user(acting_user) -> None:
-    if acting_user is not None and not can_see(acting_user, FieldGroup.DIRECTOR):
-        raise ApplicationError(MESSAGE_NOT_DIRECTOR)
 
 
 def _audit(*, acting_user, staff_user, detail: dict, action=AuditEvent.Action.ACCESS_CHANGE, practice_id=None):
@@ -93,7 +85,7 @@ def staff_create(
     last_name: str = "",
 ) -> StaffUser:
     """A new staff user. The password must pass the configured validators."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     username = (username or "").strip()
     if not username:
         raise ApplicationError(MESSAGE_USERNAME_EMPTY, field="username")
@@ -128,7 +120,7 @@ def staff_create(
 @transaction.atomic
 def staff_update_contact(*, acting_user, staff_user: StaffUser, first_name: str, last_name: str, email: str) -> None:
     """Name and email: not access, but still a change to a user record, so audited by field name."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     locked = StaffUser.objects.select_for_update().get(pk=staff_user.pk)
     new = {"first_name": first_name, "last_name": last_name, "email": email}
     changed = [field for field, value in new.items() if getattr(locked, field) != value]
@@ -143,7 +135,7 @@ def staff_update_contact(*, acting_user, staff_user: StaffUser, first_name: str,
 @transaction.atomic
 def staff_set_tier(*, acting_user, staff_user: StaffUser, tier: int) -> bool:
     """Change the access tier; returns whether anything changed."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     tier = Tier(tier)
     # Lock the row: two Directors editing the same person must not both record "old" as the same tier.
     locked = StaffUser.objects.select_for_update().get(pk=staff_user.pk)
@@ -163,7 +155,7 @@ def staff_set_tier(*, acting_user, staff_user: StaffUser, tier: int) -> bool:
 @transaction.atomic
 def staff_set_active(*, acting_user, staff_user: StaffUser, is_active: bool) -> bool:
     """Activate or deactivate (never delete: the audit trail points at the user)."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     locked = StaffUser.objects.select_for_update().get(pk=staff_user.pk)
     if locked.is_active == is_active:
         return False
@@ -182,7 +174,7 @@ def staff_set_practices(*, acting_user, staff_user: StaffUser, practices: Iterab
 
     Returns (granted codes, revoked codes).
     """
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     StaffUser.objects.select_for_update().filter(pk=staff_user.pk).first()
     wanted = {p.pk: p for p in practices}
     current = {p.pk: p for p in staff_granted_practices(staff_user)}
@@ -213,7 +205,7 @@ def staff_set_practices(*, acting_user, staff_user: StaffUser, practices: Iterab
 def staff_password_changed(*, acting_user, staff_user: StaffUser) -> None:
     """Record a password a Director set in the admin's password form (which validated and saved it,
     inside the same transaction). The audit names the field, never the password."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     _audit(
         acting_user=acting_user, staff_user=staff_user, action=AuditEvent.Action.UPDATE, detail={"fields": ["password"]}
     )
@@ -222,38 +214,14 @@ def staff_password_changed(*, acting_user, staff_user: StaffUser) -> None:
 @transaction.atomic
 def staff_logins_unlocked(*, acting_user, usernames: Iterable[str]) -> None:
     """Record that a Director cleared the lockout (django-axes attempts) for these usernames."""
-    _check_acting_user(acting_user)
+    check_director_or_command_line(acting_user)
     users = {u.username: u for u in StaffUser.objects.filter(username__in=list(usernames))}
     for username in usernames:
         audit_record(
             user=acting_user,
             action=AuditEvent.Action.ACCESS_CHANGE,
             obj=users.get(username),
-            object_type="collections_app.staffuser",
+            object_type="core.staffuser",
             field_group=FieldGroup.DIRECTOR,
             detail={"login_unlocked": username},
         )
-
-
-@transaction.atomic
-def practice_save(*, acting_user, practice: Practice, changed_fields: Iterable[str], created: bool) -> Practice:
-    """Create or change a practice and its collection policy; the audit names the changed fields."""
-    _check_acting_user(acting_user)
-    changed = sorted(changed_fields)
-    if not created and not changed:
-        return practice
-    if created:
-        practice.save()
-    else:
-        Practice.objects.select_for_update().filter(pk=practice.pk).first()
-        practice.save()
-    audit_record(
-        user=acting_user,
-        username="" if acting_user is not None else COMMAND_LINE,
-        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,
-        obj=practice,
-        practice_id=practice.pk,
-        field_group=FieldGroup.DIRECTOR,
-        detail={"fields": changed},
-    )
-    return practice

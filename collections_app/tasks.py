@@ -6,10 +6,10 @@ from celery import shared_task
 from django.core import management
 from django.db import OperationalError
 
-from collections_app.jobs.runner import run_nightly
+from collections_app.nightly.runner import run_nightly
 
 # The nightly chain is bounded by Celery's hard limit; a RUNNING JobRun older than that is taken
-# over by the next run (collections_app.jobs.runner.STALE_RUNNING_AFTER).
+# over by the next run (collections_app.nightly.runner.STALE_RUNNING_AFTER).
 NIGHTLY_SOFT_TIME_LIMIT = 25 * 60
 NIGHTLY_TIME_LIMIT = 30 * 60
 

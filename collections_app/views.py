@@ -1,48 +1,18 @@
-"""Collections pages: sign-in and sign-out, the dashboard, the audit trail, the benchmark floor."""
+"""Collections pages: the dashboard and the benchmark floor."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.contrib.auth.views import LoginView, LogoutView
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView
 
 from accounts.models import Appointment, PatientAccount
 from accounts.money import ZERO
 from accounts.selectors import practice_list
-from collections_app.access import FieldGroup, FieldGroupRequiredMixin, can_see, requires, scope_to_user
-from collections_app.forms import AuditFilterForm, StaffLoginForm
-from collections_app.models import AuditEvent
-from collections_app.pagination import page_number
-
-AUDIT_PAGE_SIZE = 100
-
-
-class StaffLoginView(LoginView):
-    """Public. Failed attempts are counted by django-axes (lockout) and audited (signals.py)."""
-
-    public = True  # declared for the URL-walking access test
-    template_name = "registration/login.html"
-    authentication_form = StaffLoginForm
-    redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["timed_out"] = self.request.GET.get("timeout") == "1"
-        context["idle_minutes"] = settings.SESSION_IDLE_TIMEOUT_SECONDS // 60
-        return context
-
-
-class StaffLogoutView(LogoutView):
-    """Public, POST only (a link or prefetch cannot sign anyone out)."""
-
-    public = True
+from core.access import FieldGroup, can_see, requires, scope_to_user
 
 
 def _appointments_today_by_practice(user, practices) -> dict[int, int]:
@@ -105,72 +75,6 @@ def home(request):
         del totals["accounts_owing"], totals["patient_ar"]
     context = {"rows": rows, "totals": totals, "shows_billing": shows_billing}
     return render(request, "collections_app/home.html", context)
-
-
-class AuditLogView(FieldGroupRequiredMixin, TemplateView):
-    """The audit trail, newest first, for Directors. Paged by offset without a COUNT(*): the table
-    grows by every read in the office, and 'is there a next page' needs one extra row, not a count."""
-
-    field_group = FieldGroup.DIRECTOR
-    template_name = "collections_app/audit_log.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        form = AuditFilterForm(self.request.GET or None, practices=practice_list(user=self.request.user))
-        events = AuditEvent.objects.select_related("user", "practice").order_by("-occurred_at", "-id")
-        if form.is_bound and form.is_valid():
-            events = self._filter(events, form.cleaned_data)
-        elif form.is_bound:
-            events = events.none()
-        page = page_number(self.request.GET.get("page"))
-        offset = (page - 1) * AUDIT_PAGE_SIZE
-        rows = list(events[offset : offset + AUDIT_PAGE_SIZE + 1])
-        has_next = len(rows) > AUDIT_PAGE_SIZE
-        rows = rows[:AUDIT_PAGE_SIZE]
-        account_type = PatientAccount._meta.label_lower
-        for event in rows:
-            if event.object_type == account_type and event.object_id.isdigit():
-                event.object_url = reverse("account-detail", args=[int(event.object_id)])
-            event.detail_items = [(key, _detail_value(value)) for key, value in (event.detail or {}).items()]
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(
-            {
-                "form": form,
-                "events": rows,
-                "page": page,
-                "has_next": has_next,
-                "has_previous": page > 1,
-                "filter_query": query.urlencode(),
-            }
-        )
-        return context
-
-    @staticmethod
-    def _filter(events, data):
-        zone = timezone.get_current_timezone()
-        if data.get("user"):
-            events = events.filter(user=data["user"])
-        if data.get("action"):
-            events = events.filter(action=data["action"])
-        if data.get("object_type"):
-            events = events.filter(object_type=data["object_type"].strip().lower())
-        if data.get("practice"):
-            events = events.filter(practice=data["practice"])
-        if data.get("date_from"):
-            events = events.filter(occurred_at__gte=datetime.combine(data["date_from"], time.min, tzinfo=zone))
-        if data.get("date_to"):
-            end = datetime.combine(data["date_to"] + timedelta(days=1), time.min, tzinfo=zone)
-            events = events.filter(occurred_at__lt=end)
-        return events
-
-
-def _detail_value(value, shown: int = 12) -> str:
-    """Audit detail holds ids and field names; long id lists are cut for the table."""
-    if isinstance(value, list):
-        head = ", ".join(str(item) for item in value[:shown])
-        return f"{head}, … ({len(value)} in all)" if len(value) > shown else head
-    return str(value)
 
 
 @requires(FieldGroup.DEMOGRAPHICS)

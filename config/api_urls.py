@@ -19,6 +19,6 @@ urlpatterns = [
     path("", include("collections_app.contacts.api_urls")),
     path("", include("collections_app.holds.api_urls")),
     path("", include("collections_app.correspondence.api_urls")),
-    path("", include("collections_app.jobs.api_urls")),
+    path("", include("collections_app.nightly.api_urls")),
     path("", include("payment_plans.api_urls")),
 ]

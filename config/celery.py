@@ -15,7 +15,7 @@ app.conf.beat_schedule = {
         "schedule": 60 * 60,
     },
     # Hourly, not once a night: a date's run starts in the first hour after the westernmost
-    # practice's midnight (collections_app.jobs.runner explains the dates), and every other hour
+    # practice's midnight (collections_app.nightly.runner explains the dates), and every other hour
     # is a no-op (the date's JobRun rows already succeeded). A failed job is retried the next hour.
     "nightly-jobs": {
         "task": "collections_app.tasks.run_nightly_chain",

@@ -3,10 +3,15 @@ from django.urls import include, path
 
 from config.health import healthz
 
+# Each layer's pages (README, "Project layout"): core's sign-in, accounts' patient record and ledger,
+# payment plans, the work of collecting, and the reports.
 urlpatterns = [
-    path("", include("collections_app.urls")),
+    path("", include("core.urls")),
     path("", include("accounts.urls")),
+    path("", include("payment_plans.urls")),
+    path("", include("collections_app.urls")),
+    path("", include("reports.urls")),
     path("api/", include("config.api_urls")),
-    path("admin/", admin.site.urls),  # Directors only: collections_app.admin_site.DirectorAdminSite
+    path("admin/", admin.site.urls),  # Directors only: core.admin_site.DirectorAdminSite
     path("healthz", healthz, name="healthz"),
 ]

@@ -3,7 +3,7 @@ payment_plans.services (the status machine, the history rows and the audit trail
 
 from django.contrib import admin
 
-from collections_app.admin_site import DirectorOnlyPermissions
+from core.admin_site import DirectorOnlyPermissions
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 
 

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup, FieldGroupPermission
-from collections_app.api_support import FieldGroupSerializerMixin
-from collections_app.audit import audit_read, audit_reads
+from core.access import FieldGroup, FieldGroupPermission
+from core.api_support import FieldGroupSerializerMixin
+from core.audit import audit_read, audit_reads
 from payment_plans import selectors, services
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 

@@ -1,4 +1,4 @@
-"""Reads of payment plans, scoped by the access policy (collections_app.access)."""
+"""Reads of payment plans, scoped by the access policy (core.access)."""
 
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, QuerySet, Value, When
 
 from accounts.models import PatientAccount, Transaction
-from collections_app.access import get_scoped_or_404, scope_to_user
-from collections_app.workspace.timeline import TimelineEvent
+from core.access import get_scoped_or_404, scope_to_user
+from core.panels import TimelineEvent
 from payment_plans.models import Installment, PaymentPlan, PlanReminder, PlanRevision, PlanStatusChange
 
 Status = PaymentPlan.Status

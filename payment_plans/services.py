@@ -4,7 +4,8 @@ Status moves follow ALLOWED_MOVES (DESIGN.md, "State machines"); each writes a P
 and an audit row. The account is "on a payment plan" (PatientAccount.status payment_plan) while its
 plan is active or lapsed, unless the account is on hold (the hold stays). Payments are never
 recorded here: `plan_payment_received` re-reads the ledger and re-applies the account's patient
-payments to the installments, so applying twice gives the same result.
+payments to the installments, so applying twice gives the same result. It runs on every ledger
+posting of a payment or its reversal (payment_plans.receivers, on accounts.events.ledger_posted).
 """
 
 from dataclasses import dataclass
@@ -19,16 +20,20 @@ from accounts.models import PatientAccount, Practice, Transaction
 from accounts.money import CENT, ZERO, to_money
 from accounts.selectors import practice_today
 from accounts.validators import refuse_card_numbers
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_record
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
+from core.access import FieldGroup
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
 from payment_plans import schedule as plan_schedule
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 
 Status = PaymentPlan.Status
 Frequency = PaymentPlan.Frequency
 Reason = PlanStatusChange.Reason
+
+# The ledger rows a plan counts as payments toward its installments (payment_plans.receivers
+# re-applies them whenever one of these, or its reversal, is posted).
+PLAN_PAYMENT_KINDS = frozenset({Transaction.Kind.PATIENT_PAYMENT})
 
 ALLOWED_MOVES: dict[str, set[str]] = {
     Status.PROPOSED: {Status.ACTIVE, Status.CANCELLED},
@@ -40,6 +45,8 @@ ALLOWED_MOVES: dict[str, set[str]] = {
 }
 
 MESSAGE_NOT_ALLOWED = "A {current} plan cannot become {target}."
+MESSAGE_NOTE_TOO_LONG = "Keep the note to {limit} characters."
+NOTE_MAX_LENGTH = PlanStatusChange._meta.get_field("note").max_length
 MESSAGE_OPEN_PLAN_EXISTS = "This account already has an open payment plan. Modify or cancel it first."
 MESSAGE_ACCOUNT_NOT_WORKABLE = "A payment plan cannot be set up on an account that is {status}."
 MESSAGE_TOTAL_NOT_POSITIVE = "The plan total must be more than zero."
@@ -226,7 +233,7 @@ def _plan_payments(plan: PaymentPlan) -> list[tuple[date, Decimal]]:
     rows = (
         Transaction.objects.filter(
             account_id=plan.account_id,
-            kind=Transaction.Kind.PATIENT_PAYMENT,
+            kind__in=PLAN_PAYMENT_KINDS,
             effective_on__gte=plan.created_on,
             reversed_by__isnull=True,
         )
@@ -455,6 +462,9 @@ def plan_activate(*, acting_user, plan_id: int) -> PaymentPlan:
 
 @transaction.atomic
 def plan_cancel(*, acting_user, plan_id: int, note: str = "") -> PaymentPlan:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_NOTE_TOO_LONG.format(limit=NOTE_MAX_LENGTH), field="note")
     refuse_card_numbers("note", note)
     account, plan = _lock(plan_id)
     _transition(

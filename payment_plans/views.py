@@ -14,11 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.money import ZERO
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup, requires
-from collections_app.audit import audit_read, audit_record
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
-from collections_app.workspace.panels import panel_response
+from core.access import FieldGroup, requires
+from core.audit import audit_read, audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from core.panels import panel_response
 from payment_plans import selectors, services
 from payment_plans.forms import PlanCancelForm, PlanCreateForm, PlanModifyForm
 from payment_plans.pdf import render_agreement_pdf
@@ -116,10 +116,14 @@ def plan_activate(request, pk):
 @requires(FieldGroup.BILLING)
 def plan_cancel(request, pk):
     form = PlanCancelForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    return _plan_action(
-        request, pk, lambda plan: services.plan_cancel(acting_user=request.user, plan_id=plan.pk, note=note)
-    )
+
+    def cancel(plan):
+        # A note the form refuses (too long) refuses the cancellation: the plan stays as it was.
+        if not form.is_valid():
+            raise ApplicationError(_form_errors_message(form), field="note")
+        services.plan_cancel(acting_user=request.user, plan_id=plan.pk, note=form.cleaned_data["note"])
+
+    return _plan_action(request, pk, cancel)
 
 
 def _detail_context(plan, *, modify_form=None) -> dict:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services as ledger
 from accounts.models import Transaction
-from collections_app.models import Tier
+from core.models import Tier
 from tests.factories import EncounterFactory, PatientAccountFactory, PracticeFactory, StaffUserFactory
 
 Kind = Transaction.Kind
@@ -124,7 +124,7 @@ def other_account(other_practice):
 def sqlite_flushable(transactional_db):
     """On SQLite the flush after a transactional test DELETEs rows, which the append-only triggers
     refuse; drop them for the flush and put them back for the next test (PostgreSQL truncates)."""
-    from collections_app.append_only import drop_triggers, install_triggers
+    from core.append_only import drop_triggers, install_triggers
 
     install_triggers(connection)
     yield
@@ -137,7 +137,7 @@ def _append_only_triggers_present(request):
     """Put the triggers back (SQLite) for any database test that follows a browser test."""
     uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     if uses_db and connection.vendor == "sqlite":
-        from collections_app.append_only import install_triggers
+        from core.append_only import install_triggers
 
         request.getfixturevalue("db" if "db" in uses_db else "transactional_db")
         install_triggers(connection)

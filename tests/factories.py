@@ -7,7 +7,8 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Appointment, ChargeLine, Encounter, Guarantor, Patient, PatientAccount, Practice
-from collections_app.models import QueueEntry, StaffUser, Tier, WorkItem
+from collections_app.models import QueueEntry, WorkItem
+from core.models import StaffUser, Tier
 
 PASSWORD = "correct-horse-battery"
 
@@ -35,7 +36,7 @@ class StaffUserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def practices(self, create, extracted, **kwargs):
-        from collections_app.access import grant_practice
+        from core.access import grant_practice
 
         self.save()
         for practice in extracted or ():

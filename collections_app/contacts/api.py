@@ -14,13 +14,13 @@ from rest_framework.views import APIView
 
 from accounts.models import PatientAccount, Transaction
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup
-from collections_app.api_support import FieldGroupSerializerMixin, StrictPageNumberPagination
-from collections_app.audit import audit_read
 from collections_app.contacts import selectors, services
 from collections_app.contacts.compliance import contact_decision
 from collections_app.contacts.forms import PAYMENT_METHOD_CHOICES
 from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.access import FieldGroup
+from core.api_support import FieldGroupSerializerMixin, StrictPageNumberPagination
+from core.audit import audit_read
 
 BILLING = FieldGroup.BILLING
 MONEY = {"max_digits": 12, "decimal_places": 2}

@@ -1,7 +1,7 @@
 """Nightly jobs of the contacts area."""
 
 from collections_app.contacts.services import promise_check
-from collections_app.jobs.registry import JobContext, nightly_job
+from core.nightly import JobContext, nightly_job
 
 
 @nightly_job("promise_check", order=40, description="Promises to pay kept or broken")

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
-from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
-from collections_app.workspace.timeline import TimelineEvent
+from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.models import AuditEvent
+from core.panels import TimelineEvent
 
 # The timeline shows the newest entries of each kind; older history stays in the API lists.
 TIMELINE_LIMIT = 200

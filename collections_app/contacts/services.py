@@ -18,11 +18,18 @@ from accounts.money import ZERO, to_money
 from accounts.selectors import practice_today
 from accounts.services import transaction_post
 from accounts.validators import refuse_card_numbers
-from collections_app.access import FieldGroup, can_see
-from collections_app.audit import audit_record
-from collections_app.contacts.compliance import CONVERSATION_PARTIES, OUTBOUND_CHANNELS, contact_decision
-from collections_app.errors import ApplicationError
-from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
+from collections_app.contacts.compliance import (
+    CONVERSATION_PARTIES,
+    OUTBOUND_CHANNELS,
+    contact_decision,
+    patient_time_zone,
+)
+from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from collections_app.queues.services import queue_refresh_account
+from core.access import FieldGroup, can_see
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 MESSAGE_REFUSED = "Not allowed now: {explanation}."
 MESSAGE_REFUSED_NEXT = "Not allowed now: {explanation}. Next allowed {when}."
@@ -106,14 +113,6 @@ def _money(value, field: str) -> Decimal:
     if amount >= Decimal("10000000000"):
         raise ApplicationError(MESSAGE_AMOUNT_INVALID, field=field)
     return amount
-
-
-def _refresh_queue(account_id: int) -> None:
-    """The work queue re-evaluates the account now (a new promise clears a broken one, a follow-up
-    date or a flag changes what is due)."""
-    from collections_app.queues.services import queue_refresh_account
-
-    queue_refresh_account(account_id=account_id)
 
 
 def _bump_version(account: PatientAccount, **changes) -> None:
@@ -246,8 +245,6 @@ def contact_log(
 def _refusal_message(decision, account) -> str:
     if decision.next_allowed_at is None:
         return MESSAGE_REFUSED.format(explanation="; ".join(r.explanation for r in decision.reasons))
-    from collections_app.contacts.compliance import patient_time_zone
-
     local = decision.next_allowed_at.astimezone(patient_time_zone(account))
     return MESSAGE_REFUSED_NEXT.format(
         explanation="; ".join(r.explanation for r in decision.reasons),
@@ -292,7 +289,7 @@ def _promise_create(
         field_group=FieldGroup.BILLING,
         detail={"account_id": account.pk, "contact_id": contact.pk if contact else None},
     )
-    _refresh_queue(account.pk)
+    queue_refresh_account(account_id=account.pk)
     return promise
 
 
@@ -409,12 +406,7 @@ def payment_record(
         reference=reference,
         memo=notes[:200],
     )
-    from collections_app.queues.services import queue_refresh_account
-    from payment_plans.services import plan_payment_received
-
-    # The plan first: a payment that catches up a lapsed plan clears its queue item in the refresh.
-    plan_payment_received(account_id=account_id, acting_user=acting_user)
-    queue_refresh_account(account_id=account_id)
+    # The plan and the queue follow the posting (accounts.events.ledger_posted).
     return row
 
 
@@ -441,7 +433,7 @@ def follow_up_set(*, acting_user, account_id: int, follow_up_on: date | None) ->
         field_group=FieldGroup.BILLING,
         detail={"fields": ["follow_up_on"]},
     )
-    _refresh_queue(account.pk)
+    queue_refresh_account(account_id=account.pk)
     return account
 
 
@@ -532,7 +524,7 @@ def _flags_change(*, acting_user, account, attorney_name="", attorney_phone="", 
     audit_record(
         user=acting_user, action=AuditEvent.Action.UPDATE, obj=account, field_group=FieldGroup.BILLING, detail=detail
     )
-    _refresh_queue(account.pk)
+    queue_refresh_account(account_id=account.pk)
     return account
 
 

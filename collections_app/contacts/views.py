@@ -14,8 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
 from accounts.validators import CARD_NUMBER_REFUSED
-from collections_app.access import FieldGroup, can_see, requires
-from collections_app.audit import audit_read
 from collections_app.contacts import services
 from collections_app.contacts.compliance import ATTORNEY_REPRESENTED, contact_decision, patient_time_zone
 from collections_app.contacts.forms import (
@@ -28,9 +26,11 @@ from collections_app.contacts.forms import (
     PaymentForm,
 )
 from collections_app.contacts.selectors import PANEL_RECENT_CONTACTS, consent_list, contact_list, open_promises
-from collections_app.errors import ApplicationError
 from collections_app.models import Contact
-from collections_app.workspace.panels import panel_response
+from core.access import FieldGroup, can_see, requires
+from core.audit import audit_read
+from core.errors import ApplicationError
+from core.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
 

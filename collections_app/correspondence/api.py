@@ -6,8 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_read
 from collections_app.correspondence.selectors import (
     inquiry_get,
     inquiry_list,
@@ -23,6 +21,8 @@ from collections_app.correspondence.services import (
     returned_mail_resolve,
 )
 from collections_app.models import BillingInquiry, ReturnedMail
+from core.access import FieldGroup
+from core.audit import audit_read
 
 
 class ReturnedMailOutputSerializer(serializers.ModelSerializer):

@@ -6,26 +6,30 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, Q, QuerySet, Value, When
 
 from accounts.models import AddressHistory, Patient, PatientAccount
-from collections_app.access import get_scoped_or_404, scope_to_user
+from collections_app.holds.selectors import collection_paused_q
 from collections_app.models import BillingInquiry, ReturnedMail
-from collections_app.workspace.timeline import TimelineEvent
+from core.access import get_scoped_or_404, scope_to_user
+from core.panels import TimelineEvent
 
 RESOLVED_SHOWN = 5
 ANSWERED_SHOWN = 10
 TIMELINE_ROWS = 50
 
 
-def mail_suppressed_q(prefix: str = "") -> Q:
-    """Accounts (prefix "") or rows reaching an account (e.g. "account__") whose patient's address
-    is bad: statements and letters skip them until the address is corrected or confirmed."""
-    return Q(**{f"{prefix}patient__address_is_bad": True})
-
-
-def account_mailing_allowed(account: PatientAccount) -> tuple[bool, str]:
-    """(False, "address_is_bad") while mail to the patient is coming back."""
-    if account.patient.address_is_bad:
-        return False, "address_is_bad"
-    return True, ""
+def mailable_q(prefix: str = "") -> Q:
+    """The one rule for "may we mail this patient a collection letter or reminder": accounts
+    (prefix "") or rows reaching an account (e.g. "plan__account__") where
+    - communication has not been ceased and no attorney represents the patient (FDCPA 15 USC
+      1692c(a)(2), (c): letters go to the attorney, or not at all);
+    - collection is not paused by a hold (DESIGN.md: statements and dunning pause on hold);
+    - the address is on file and not known bad (returned mail: letters wait for a correction).
+    """
+    return (
+        Q(**{f"{prefix}cease_communication_on__isnull": True, f"{prefix}attorney_represented": False})
+        & ~collection_paused_q(prefix)
+        & Q(**{f"{prefix}patient__address_is_bad": False})
+        & ~Q(**{f"{prefix}patient__address_line1": ""})
+    )
 
 
 def _unresolved_first() -> Case:

@@ -18,12 +18,13 @@ from accounts.models import AddressHistory, Patient, PatientAccount
 from accounts.selectors import account_practice_today
 from accounts.services import patient_update_demographics
 from accounts.validators import refuse_card_numbers
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_record
 from collections_app.correspondence.business_days import add_business_days
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, BillingInquiry, ReturnedMail
+from collections_app.models import BillingInquiry, ReturnedMail
 from collections_app.queues.services import queue_refresh_account
+from core.access import FieldGroup
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 MESSAGE_BAD_REASON = "Choose why the mail came back."
 MESSAGE_RECEIVED_IN_FUTURE = "The date received cannot be in the future."

@@ -7,8 +7,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get, account_practice_today
-from collections_app.access import FieldGroup, requires
-from collections_app.audit import audit_read
 from collections_app.correspondence.forms import (
     AddressCorrectionForm,
     InquiryOpenForm,
@@ -24,8 +22,10 @@ from collections_app.correspondence.services import (
     returned_mail_record,
     returned_mail_resolve,
 )
-from collections_app.errors import ApplicationError
-from collections_app.workspace.panels import panel_response
+from core.access import FieldGroup, requires
+from core.audit import audit_read
+from core.errors import ApplicationError
+from core.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/correspondence/_panel.html"
 

@@ -8,11 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_read
 from collections_app.holds.selectors import hold_get, hold_list
 from collections_app.holds.services import KIND_FIELDS, hold_place, hold_release, lop_status_check
 from collections_app.models import AccountHold
+from core.access import FieldGroup
+from core.audit import audit_read
 
 
 class HoldOutputSerializer(serializers.ModelSerializer):

@@ -7,11 +7,12 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import PatientAccount
-from collections_app.access import FieldGroup
 from collections_app.holds.selectors import _priority, active_hold_exists, active_holds
 from collections_app.holds.services import DISPUTE_WINDOW_ENDED
-from collections_app.jobs.registry import JobContext, nightly_job
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
+from core.access import FieldGroup
+from core.models import AuditEvent
+from core.nightly import JobContext, nightly_job
 from payment_plans.models import PaymentPlan
 
 BATCH = 500

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from accounts.models import PatientAccount
-from collections_app.access import get_scoped_or_404, scope_to_user
 from collections_app.models import AccountHold
-from collections_app.workspace.timeline import TimelineEvent
+from core.access import get_scoped_or_404, scope_to_user
+from core.panels import TimelineEvent
 
 # Most restrictive first: the account's hold_reason names the first active kind in this order.
 # A bankruptcy stay (11 USC 362) stops everything; probate sends claims to the estate; an LOP

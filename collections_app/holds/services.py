@@ -16,13 +16,14 @@ from accounts.models import Patient, PatientAccount
 from accounts.money import to_money
 from accounts.selectors import account_practice_today
 from accounts.validators import refuse_card_numbers
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_record
-from collections_app.errors import ApplicationError
 from collections_app.holds.probate import claim_deadline_for
 from collections_app.holds.selectors import KIND_PRIORITY
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
 from collections_app.queues.services import queue_refresh_account
+from core.access import FieldGroup
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 Kind = AccountHold.Kind
 

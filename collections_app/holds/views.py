@@ -7,14 +7,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
-from collections_app.access import FieldGroup, requires
-from collections_app.audit import audit_read
-from collections_app.errors import ApplicationError
 from collections_app.holds.forms import HoldPlaceForm, HoldReleaseForm, LopStatusCheckForm
 from collections_app.holds.selectors import account_holds_for_panel, hold_get
 from collections_app.holds.services import hold_place, hold_release, lop_letter_attach, lop_status_check
 from collections_app.models import AccountHold
-from collections_app.workspace.panels import panel_response
+from core.access import FieldGroup, requires
+from core.audit import audit_read
+from core.errors import ApplicationError
+from core.panels import panel_response
 
 PANEL_TEMPLATE = "collections_app/holds/_panel.html"
 

@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import PatientAccount
-from collections_app.access import FieldGroup, get_scoped_or_404
-from collections_app.audit import audit_reads
 from collections_app.models import QueueEntry
 from collections_app.queues import selectors, services
 from collections_app.queues.views import MESSAGE_QUEUE_EMPTY
+from core.access import FieldGroup, get_scoped_or_404
+from core.audit import audit_reads
 
 
 class ReasonSerializer(serializers.Serializer):

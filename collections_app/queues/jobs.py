@@ -1,7 +1,7 @@
 """Nightly: re-evaluate every queue rule over the whole book and rebuild the queue."""
 
-from collections_app.jobs.registry import JobContext, nightly_job
 from collections_app.queues.services import queue_refresh
+from core.nightly import JobContext, nightly_job
 
 
 @nightly_job("queue_refresh", order=90, description="Work queue: open and clear work items, rescore accounts")

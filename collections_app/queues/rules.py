@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Appointment, Claim, PatientAccount, Practice
@@ -34,6 +32,7 @@ from collections_app.models import (
     ReturnedMail,
     WorkItem,
 )
+from payment_plans.models import PaymentPlan
 
 Reason = WorkItem.Reason
 Status = PatientAccount.Status
@@ -92,6 +91,8 @@ def _dunnable():
 
 
 def _owes():
+    # The only way a rule reads the ledger. collections_app.receivers relies on it to skip postings
+    # that cannot change the queue: a rule reading the balance otherwise must change that test too.
     return Q(patient_balance__gt=0)
 
 
@@ -151,29 +152,8 @@ def promise_broken(practices_as_of) -> Q:
     return _in_practices(practices_as_of) & Exists(broken) & _owes() & _worked() & _not_on_hold()
 
 
-_plan_table_seen: set[str] = set()
-
-
-def payment_plan_model():
-    """payment_plans.PaymentPlan, or None while that app has no such model or table yet (the rule
-    is skipped). A table once seen is remembered, so the check costs one query only until then."""
-    try:
-        model = apps.get_model("payment_plans", "PaymentPlan")
-    except LookupError:
-        return None
-    table = model._meta.db_table
-    if table not in _plan_table_seen:
-        if table not in connection.introspection.table_names():
-            return None
-        _plan_table_seen.add(table)
-    return model
-
-
-def plan_lapsed(practices_as_of) -> Q | None:
-    model = payment_plan_model()
-    if model is None:
-        return None
-    lapsed = model.objects.filter(account=OuterRef("pk"), status="lapsed")
+def plan_lapsed(practices_as_of) -> Q:
+    lapsed = PaymentPlan.objects.filter(account=OuterRef("pk"), status=PaymentPlan.Status.LAPSED)
     return _in_practices(practices_as_of) & Exists(lapsed) & _worked()
 
 

@@ -7,9 +7,10 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from collections_app.access import PRACTICE_PERMISSION, practice_ids_for, scope_to_user
-from collections_app.models import QueueEntry, RepAssignment, StaffUser, Tier, WorkItem
+from collections_app.models import QueueEntry, RepAssignment, WorkItem
 from collections_app.queues.services import QUEUE_ORDER, workable_entries
+from core.access import PRACTICE_PERMISSION, practice_ids_for, scope_to_user
+from core.models import StaffUser, Tier
 
 REASON_LABELS = dict(WorkItem.Reason.choices)
 

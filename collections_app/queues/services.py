@@ -40,12 +40,13 @@ from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice
 from accounts.selectors import practice_today
-from collections_app.access import FieldGroup, can_see, get_scoped_or_404, practice_ids_for
-from collections_app.audit import audit_record
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, QueueEntry, RepAssignment, StaffUser, Tier, WorkItem
+from collections_app.models import QueueEntry, RepAssignment, WorkItem
 from collections_app.queues.rules import RULES, book_predicate, reasons_in_bucket
-from collections_app.request_context import current_request
+from core.access import FieldGroup, can_see, get_scoped_or_404, practice_ids_for
+from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import AuditEvent, StaffUser, Tier
+from core.request_context import current_request
 
 Reason = WorkItem.Reason
 

@@ -15,13 +15,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import PatientAccount
-from accounts.views import CappedPaginator
-from collections_app.access import FieldGroup, get_scoped_or_404, practices_for, requires
-from collections_app.audit import audit_reads
-from collections_app.errors import ApplicationError
 from collections_app.models import QueueEntry, RepAssignment
-from collections_app.pagination import page_number
 from collections_app.queues import selectors, services
+from core.access import FieldGroup, get_scoped_or_404, practices_for, requires
+from core.audit import audit_reads
+from core.errors import ApplicationError
+from core.pagination import CappedPaginator, page_number
 
 QUEUE_PAGE_SIZE = 25
 MESSAGE_QUEUE_EMPTY = "Nothing left in your queue right now. New work arrives with the nightly refresh."

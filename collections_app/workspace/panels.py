@@ -1,27 +1,23 @@
 """The account workspace's action panels, one per area, in the order the page shows them.
 
 Each area owns its panel: a template, a function building its context, and optionally a function
-listing its events for the activity timeline. The workspace page imports them by dotted path, so an
-area is added here with one line and never edits the page itself.
+listing its events for the activity timeline. An area is added here with one entry and never edits
+the page itself.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.shortcuts import render
-
-from collections_app.access import FieldGroup
-
-# The event a panel's response sends when it changed the account: the workspace re-fetches its
-# activity timeline on it (`hx-trigger="account-changed from:body"`).
-ACCOUNT_CHANGED = "account-changed"
-
-
-def panel_response(request, template: str, context: dict, *, changed: bool):
-    """A panel re-rendered after an htmx action, telling the workspace when the account changed."""
-    response = render(request, template, context)
-    if changed:
-        response["HX-Trigger"] = ACCOUNT_CHANGED
-    return response
+from collections_app.contacts import selectors as contacts_selectors
+from collections_app.contacts import views as contacts_views
+from collections_app.correspondence import selectors as correspondence_selectors
+from collections_app.correspondence import views as correspondence_views
+from collections_app.holds import selectors as holds_selectors
+from collections_app.holds import views as holds_views
+from core.access import FieldGroup
+from core.panels import TimelineEvent
+from payment_plans import selectors as plan_selectors
+from payment_plans import views as plan_views
 
 
 @dataclass(frozen=True)
@@ -30,9 +26,9 @@ class Panel:
     title: str
     template: str
     # f(request, account) -> dict: the template's context (the panel's own queries).
-    context: str
-    # f(account) -> iterable[TimelineEvent]: this area's entries in the activity timeline.
-    timeline: str | None
+    context: Callable[..., dict]
+    # f(account) -> iterable of TimelineEvent: this area's entries in the activity timeline.
+    timeline: Callable[..., Iterable[TimelineEvent]] | None
     field_group: FieldGroup = FieldGroup.BILLING
 
 
@@ -41,28 +37,28 @@ PANELS: tuple[Panel, ...] = (
         "contacts",
         "Contact and payment",
         "collections_app/contacts/_panel.html",
-        "collections_app.contacts.views.panel_context",
-        "collections_app.contacts.selectors.timeline_events",
+        contacts_views.panel_context,
+        contacts_selectors.timeline_events,
     ),
     Panel(
         "plans",
         "Payment plan",
         "payment_plans/_panel.html",
-        "payment_plans.views.panel_context",
-        "payment_plans.selectors.timeline_events",
+        plan_views.panel_context,
+        plan_selectors.timeline_events,
     ),
     Panel(
         "holds",
         "Holds and flags",
         "collections_app/holds/_panel.html",
-        "collections_app.holds.views.panel_context",
-        "collections_app.holds.selectors.timeline_events",
+        holds_views.panel_context,
+        holds_selectors.timeline_events,
     ),
     Panel(
         "correspondence",
         "Mail and inquiries",
         "collections_app/correspondence/_panel.html",
-        "collections_app.correspondence.views.panel_context",
-        "collections_app.correspondence.selectors.timeline_events",
+        correspondence_views.panel_context,
+        correspondence_selectors.timeline_events,
     ),
 )

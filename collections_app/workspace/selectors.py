@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import AccountAgingState, Appointment, Patient, PatientAccount, Transaction
-from collections_app.access import can_see, scope_to_user
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
 from collections_app.workspace import panels
-from collections_app.workspace.timeline import TimelineEvent
+from core.access import can_see, scope_to_user
+from core.models import AuditEvent
+from core.panels import TimelineEvent
 
 # The timeline shows this many events at a time, newest first; "show more" asks for the next page.
 TIMELINE_PAGE_SIZE = 100
@@ -185,8 +185,8 @@ def change_timeline_events(account: PatientAccount, *, limit: int) -> list[Timel
     return events
 
 
-def panel_timeline_sources(user) -> list[str]:
-    """Dotted paths of the timeline functions of the panels this user may see."""
+def panel_timeline_sources(user) -> list:
+    """The timeline functions of the panels this user may see."""
     return [panel.timeline for panel in panels.PANELS if panel.timeline and can_see(user, panel.field_group)]
 
 
@@ -205,8 +205,8 @@ def account_timeline(*, user, account: PatientAccount, offset: int = 0, limit: i
     wanted = offset + limit + 1  # one more tells whether there is a next page
     tz = ZoneInfo(account.practice.time_zone)
     events = ledger_timeline_events(account, limit=wanted) + change_timeline_events(account, limit=wanted)
-    for path in panel_timeline_sources(user):
-        events.extend(import_string(path)(account) or ())
+    for source in panel_timeline_sources(user):
+        events.extend(source(account) or ())
     keyed = sorted(
         ((_aware(event.when, tz), index, event) for index, event in enumerate(events)),
         key=lambda item: (item[0], -item[1]),

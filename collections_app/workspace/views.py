@@ -1,9 +1,9 @@
-"""The account workspace around the account page, its activity timeline, and the front desk's schedule.
+"""The account page (the rep's workspace), its activity timeline, and the front desk's schedule.
 
-The account page (`accounts.views.account_detail`) asks `workspace_context` for the billing tiers'
-part: header flags, the queue's claim bar and the action panels. Each panel is rendered with only its
-own context plus `account`, `key` and the request's context (`user`, `can`), exactly as its own htmx
-actions re-render it, so a panel looks the same on first load and after an action.
+For the billing tiers the account page adds header flags, the queue's claim bar and the action
+panels to the balances, aging and ledger. Each panel is rendered with only its own context plus
+`account`, `key` and the request's context (`user`, `can`), exactly as its own htmx actions
+re-render it, so a panel looks the same on first load and after an action.
 """
 
 from dataclasses import dataclass
@@ -12,29 +12,39 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
-from django.utils.module_loading import import_string
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.selectors import account_get, practice_list
-from collections_app.access import FieldGroup, can_see, requires
-from collections_app.audit import audit_read, audit_reads
-from collections_app.pagination import page_number
+from accounts.selectors import (
+    account_aging_today,
+    account_get,
+    account_is_past_due,
+    aging_open_encounters,
+    ledger_page_with_balances,
+    patient_upcoming_appointments,
+    practice_list,
+)
+from collections_app.queues.views import claim_bar_context
 from collections_app.workspace import panels
 from collections_app.workspace.selectors import (
     TIMELINE_PAGE_SIZE,
     account_flags,
     account_timeline,
     guarantor_other_accounts,
+    hold_reason_label,
     schedule_appointments,
     schedule_window,
 )
+from core.access import FieldGroup, can_see, requires
+from core.audit import audit_read, audit_reads
+from core.pagination import page_number
 
-CLAIM_BAR_CONTEXT = "collections_app.queues.views.claim_bar_context"
 CLAIM_BAR_TEMPLATE = "collections_app/queues/_claim_bar.html"
 SCHEDULE_PAGE_SIZE = 50
 SCHEDULE_MAX_DAYS = 31
+# The account page lists the oldest open encounters first; an account with hundreds of visits
+# shows the rest on request (the heaviest accounts must still open in well under 300 ms).
+OPEN_ENCOUNTERS_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -54,23 +64,18 @@ def workspace_panels(request, account) -> list[RenderedPanel]:
     for panel in panels.PANELS:
         if not can_see(request.user, panel.field_group):
             continue
-        context = import_string(panel.context)(request, account) or {}
+        context = panel.context(request, account) or {}
         context = {**context, "account": account, "key": panel.key, "panel_title": panel.title}
         rendered.append(RenderedPanel(panel.key, panel.title, _render_fragment(request, panel.template, context)))
     return rendered
 
 
 def claim_bar(request, account) -> SafeString:
-    """The work queue's claim bar, when the queues area provides one (and has something to say)."""
-    try:
-        claim_bar_context = import_string(CLAIM_BAR_CONTEXT)
-        template = get_template(CLAIM_BAR_TEMPLATE)
-    except (ImportError, TemplateDoesNotExist):
-        return mark_safe("")
+    """The work queue's claim bar, when it has something to say about this account."""
     context = claim_bar_context(request, account)
     if context is None:
         return mark_safe("")
-    return mark_safe(template.render({**context, "account": account}, request))  # noqa: S308
+    return _render_fragment(request, CLAIM_BAR_TEMPLATE, {**context, "account": account})
 
 
 def workspace_context(request, account) -> dict:
@@ -82,6 +87,53 @@ def workspace_context(request, account) -> dict:
         "panels": workspace_panels(request, account),
         "timeline_page_size": TIMELINE_PAGE_SIZE,
     }
+
+
+@requires(FieldGroup.DEMOGRAPHICS)
+def account_page(request, pk):
+    """The account page: demographics, appointments and the past-due flag for every tier; balances,
+    aging, the ledger and the rep's workspace (flags, claim bar, action panels) from Medium up."""
+    user = request.user
+    account = account_get(user=user, account_id=pk)
+    patient = account.patient
+    aging = account_aging_today(account)
+    shows_billing = can_see(user, FieldGroup.BILLING)
+    shows_identifiers = can_see(user, FieldGroup.DIRECTOR)
+    groups = {FieldGroup.DEMOGRAPHICS, FieldGroup.PAST_DUE_FLAG}
+    context = {
+        "account": account,
+        "patient": patient,
+        "guarantor": account.guarantor,
+        "past_due": account_is_past_due(account, aging),
+        "practice_today": aging.as_of,
+        "hold_reason_label": hold_reason_label(account.hold_reason),
+        "appointments": list(patient_upcoming_appointments(patient=patient)),
+        "shows_billing": shows_billing,
+        "shows_identifiers": shows_identifiers,
+    }
+    if shows_billing:
+        groups.add(FieldGroup.BILLING)
+        open_encounters = aging_open_encounters(aging)
+        context.update(
+            {
+                "balances": {
+                    "patient": account.patient_balance,
+                    "insurance": account.insurance_balance,
+                    "total": account.total_balance,
+                },
+                "aging": aging,
+                "open_encounters": open_encounters[:OPEN_ENCOUNTERS_SHOWN],
+                "open_encounter_count": len(open_encounters),
+                "ledger": ledger_page_with_balances(account=account, raw_page=1),
+            }
+        )
+        # The rep's workspace: header flags, the queue's claim bar, the action panels (each runs
+        # its own queries only for tiers that may see it); the timeline loads by htmx afterwards.
+        context.update(workspace_context(request, account))
+    if shows_identifiers:
+        groups.add(FieldGroup.DIRECTOR)
+    audit_read(user=user, obj=account, field_groups=groups)
+    return render(request, "collections_app/workspace/account_page.html", context)
 
 
 def _offset(raw) -> int:

@@ -12,7 +12,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "collections_app.admin_site.DirectorAdminConfig",  # django.contrib.admin, Directors only
+    "core.admin_site.DirectorAdminConfig",  # django.contrib.admin, Directors only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -27,22 +27,25 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "django_htmx",
-    "collections_app",
+    # The project's layers, bottom to top (README, "Project layout"); each imports only those below.
+    # Ledger-event receivers connect in this order, so a payment reaches the plan before the queue.
+    "core",
     "accounts",
     "payment_plans",
     "writeoffs",
+    "collections_app",
     "reports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "collections_app.middleware.RequestContextMiddleware",
+    "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "collections_app.middleware.IdleSessionTimeoutMiddleware",
+    "core.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -63,7 +66,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "collections_app.context_processors.access",
+                "core.context_processors.access",
             ],
         },
     },
@@ -82,7 +85,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "collections_app.StaffUser"
+AUTH_USER_MODEL = "core.StaffUser"
+# core's practice scope and audit rows name the practice model here, as AUTH_USER_MODEL names the
+# user model: core sits below accounts and never imports it.
+ACCESS_PRACTICE_MODEL = "accounts.Practice"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -151,11 +157,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["collections_app.access.FieldGroupPermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.access.FieldGroupPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "collections_app.api_support.StrictPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api_support.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "collections_app.api_support.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_support.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Patient balance collections API",
@@ -211,7 +217,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "collections_app.request_context.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "core.request_context.RequestIdLogFilter"}},
     "formatters": {
         # No PHI in logs: messages name ids and request ids, never names or amounts.
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
@@ -232,4 +238,7 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-pass-2026")
+# /bench/floor/ (sign-in and the access check, nothing else) is served only for a benchmark run
+# that sets BENCH_FLOOR_PAGE=true; production settings refuse it.
+BENCH_FLOOR_PAGE = env_bool("BENCH_FLOOR_PAGE", False)
 LOGIN_URL_PATH = "/login/"

@@ -10,6 +10,10 @@ if len(SECRET_KEY) < 50:
 
     raise ImproperlyConfiguredEnv("SECRET_KEY", "must be at least 50 characters")
 DEBUG = False
+if BENCH_FLOOR_PAGE:  # noqa: F405
+    from config.env import ImproperlyConfiguredEnv
+
+    raise ImproperlyConfiguredEnv("BENCH_FLOOR_PAGE", "is for benchmark runs only, never production")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Health checks come over plain HTTP from inside the network (compose, load balancers).

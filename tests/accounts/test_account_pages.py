@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from accounts import services as ledger
 from accounts.models import AddressHistory, Encounter, Patient, PatientAccount, Transaction
-from collections_app.models import AuditEvent
+from core.models import AuditEvent
 from tests.conftest import post_visit
 from tests.factories import AppointmentFactory, PatientAccountFactory
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from accounts import api
 from accounts.models import PatientAccount
-from collections_app.access import FieldGroup, declared_field_group
-from collections_app.models import AuditEvent, StaffUser, Tier
+from core.access import FieldGroup, declared_field_group
+from core.models import AuditEvent, StaffUser, Tier
 from tests.conftest import post_visit
 from tests.factories import (
     PASSWORD,
@@ -77,7 +77,7 @@ PERSONA_TIERS = {"low": Tier.LOW, "medium": Tier.MEDIUM, "manager": Tier.MANAGEM
 def test_each_endpoint_answers_every_tier_it_allows_and_refuses_the_rest(
     api_client, personas, account, endpoint, persona
 ):
-    from collections_app.access import MINIMUM_TIER
+    from core.access import MINIMUM_TIER
 
     url, group = _urls(account)[endpoint]
     response = _get(api_client, personas[persona], url)

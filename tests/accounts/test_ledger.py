@@ -15,8 +15,8 @@ from accounts import services as ledger
 from accounts.aging import account_aging
 from accounts.models import Transaction
 from accounts.money import split_evenly, to_money
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
+from core.errors import ApplicationError
+from core.models import AuditEvent
 from tests.factories import EncounterFactory, PatientAccountFactory
 
 Kind = Transaction.Kind
@@ -198,7 +198,7 @@ def test_database_refuses_changes_to_the_audit_trail(account, medium):
         payment_method="cash",
     )
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM collections_app_auditevent")
+        cursor.execute("DELETE FROM core_auditevent")
     assert AuditEvent.objects.exists()
 
 

@@ -16,8 +16,8 @@ from accounts import demo
 from accounts.aging import BUCKET_LABELS, practice_aging
 from accounts.models import Appointment, Guarantor, Patient, PatientAccount, Practice, Transaction
 from accounts.services import POSTING_RULES
-from collections_app.access import practices_for
-from collections_app.models import AuditEvent, StaffUser, Tier
+from core.access import practices_for
+from core.models import AuditEvent, StaffUser, Tier
 
 TODAY = date(2026, 3, 15)
 Kind = Transaction.Kind

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import PatientAccount
-from collections_app.models import AuditEvent
+from core.models import AuditEvent
 from payment_plans.models import PaymentPlan
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, PatientAccountFactory

@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from accounts.models import AccountAgingState, AddressHistory
 from accounts.selectors import practice_today
-from collections_app.models import AccountHold, AuditEvent, Contact, PromiseToPay, QueueEntry, ReturnedMail
+from collections_app.models import AccountHold, Contact, PromiseToPay, QueueEntry, ReturnedMail
 from collections_app.queues.services import queue_refresh
+from core.models import AuditEvent
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory
 

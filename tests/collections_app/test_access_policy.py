@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import PatientAccount
-from collections_app.access import (
+from core.access import (
     MINIMUM_TIER,
     FieldGroup,
     can_see,
@@ -15,7 +15,7 @@ from collections_app.access import (
     scope_to_user,
     visible_groups,
 )
-from collections_app.models import Tier
+from core.models import Tier
 
 
 def test_tiers_are_ordered_levels():

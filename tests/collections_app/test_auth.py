@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from collections_app.middleware import LAST_ACTIVITY_KEY
+from core.middleware import LAST_ACTIVITY_KEY
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ import pytest
 from django.db import connection, connections
 
 from accounts.models import PatientAccount
-from collections_app.errors import ApplicationError
-from collections_app.models import Contact, Tier
+from collections_app.models import Contact
+from core.errors import ApplicationError
+from core.models import Tier
 from tests.collections_app.test_compliance_overrides import calling_hours_moment, log_call
 from tests.factories import PatientAccountFactory, StaffUserFactory
 

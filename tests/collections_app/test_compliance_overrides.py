@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from collections_app.contacts import compliance, services
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, Contact
+from collections_app.models import Contact
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 Channel = Contact.Channel
 Party = Contact.Party

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Transaction
 from accounts.validators import CARD_NUMBER_REFUSED
-from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
+from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,10 @@ from accounts.models import PatientAccount, Transaction
 from accounts.validators import CARD_NUMBER_REFUSED
 from collections_app.contacts import services
 from collections_app.contacts.jobs import promise_check_job
-from collections_app.errors import ApplicationError
-from collections_app.jobs.registry import JobContext, registered_jobs
-from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
+from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from core.nightly import JobContext, registered_jobs
 from tests.collections_app.test_compliance_overrides import log_call
 
 Kind = Transaction.Kind
@@ -214,9 +215,11 @@ def test_a_payment_posts_to_the_ledger_and_moves_the_balance(medium, account, me
 
 def test_a_payment_tells_the_payment_plan_then_the_queue(medium, account, monkeypatch):
     # The plan first: a payment catching up a lapsed plan must clear its queue item in the refresh.
+    # Both follow the ledger posting (accounts.events.ledger_posted), in INSTALLED_APPS order.
     told = []
-    monkeypatch.setattr("collections_app.queues.services.queue_refresh_account", lambda **kw: told.append(("q", kw)))
-    monkeypatch.setattr("payment_plans.services.plan_payment_received", lambda **kw: told.append(("p", kw)))
+    monkeypatch.setattr("collections_app.receivers.queue_refresh_account", lambda **kw: told.append(("q", kw)))
+    monkeypatch.setattr("collections_app.receivers.posting_can_change_queue", lambda **kw: True)
+    monkeypatch.setattr("payment_plans.receivers.plan_payment_received", lambda **kw: told.append(("p", kw)))
     services.payment_record(acting_user=medium, account_id=account.pk, amount="10.00", method="cash")
     assert told == [("p", {"account_id": account.pk, "acting_user": medium}), ("q", {"account_id": account.pk})]
 
@@ -344,7 +347,7 @@ def test_consent_is_recorded_and_revoked_with_its_date(medium, account):
 
 def test_promises_follow_ups_and_flags_ask_the_queue_to_re_evaluate(medium, account, monkeypatch):
     told = []
-    monkeypatch.setattr("collections_app.queues.services.queue_refresh_account", lambda **kw: told.append(kw))
+    monkeypatch.setattr("collections_app.contacts.services.queue_refresh_account", lambda **kw: told.append(kw))
     services.promise_create(acting_user=medium, account_id=account.pk, amount="5.00", due_on=today())
     services.follow_up_set(acting_user=medium, account_id=account.pk, follow_up_on=today() + timedelta(days=3))
     services.flags_set(acting_user=medium, account_id=account.pk, cease_communication=True)

@@ -11,7 +11,8 @@ from django.utils.html import escape
 from accounts.selectors import account_get
 from accounts.validators import CARD_NUMBER_REFUSED
 from collections_app.contacts.views import panel_context
-from collections_app.models import AccountNote, AuditEvent, Contact, ContactConsent, PromiseToPay
+from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.models import AuditEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import AddressHistory, PatientAccount
 from collections_app.correspondence import services
-from collections_app.correspondence.selectors import account_mailing_allowed, mail_suppressed_q, overdue_inquiries
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, BillingInquiry, ReturnedMail
+from collections_app.correspondence.selectors import mailable_q, overdue_inquiries
+from collections_app.models import BillingInquiry, ReturnedMail
+from core.errors import ApplicationError
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,7 @@ def test_returned_mail_marks_the_address_bad_and_suppresses_mailings(medium, acc
     refresh.assert_called_once_with(account_id=account.pk)
     account.patient.refresh_from_db()
     assert account.patient.address_is_bad
-    assert account_mailing_allowed(account) == (False, "address_is_bad")
-    assert PatientAccount.objects.filter(mail_suppressed_q()).get() == account
+    assert not PatientAccount.objects.filter(mailable_q(), pk=account.pk).exists()
     assert row.resolved_at is None and row.patient_id == account.patient_id
     assert AuditEvent.objects.filter(object_type="collections_app.returnedmail", object_id=str(row.pk)).exists()
     assert AuditEvent.objects.filter(object_type="accounts.patient", detail__fields=["address_is_bad"]).exists()
@@ -60,7 +60,7 @@ def test_address_correction_keeps_history_resumes_mailings_and_resolves_research
     refresh.assert_called_once_with(account_id=account.pk)
     patient.refresh_from_db()
     assert (patient.address_line1, patient.state, patient.address_is_bad) == ("42 Elm Street", "NY", False)
-    assert account_mailing_allowed(account) == (True, "")
+    assert PatientAccount.objects.filter(mailable_q(), pk=account.pk).exists()
     history = list(AddressHistory.objects.filter(patient=patient).order_by("recorded_at", "pk"))
     assert [(row.address_line1, row.was_bad) for row in history] == [(old_line1, True), ("42 Elm Street", False)]
     assert history[0].reason.startswith("Returned mail")
@@ -118,7 +118,7 @@ def test_unable_to_locate_keeps_the_address_bad(medium, account):
     services.returned_mail_resolve(acting_user=medium, returned_mail_id=row.pk, resolution="unable_to_locate")
     account.patient.refresh_from_db()
     assert account.patient.address_is_bad
-    assert account_mailing_allowed(account)[0] is False
+    assert not PatientAccount.objects.filter(mailable_q(), pk=account.pk).exists()
     with pytest.raises(ApplicationError):
         services.returned_mail_resolve(acting_user=medium, returned_mail_id=row.pk, resolution="address_confirmed")
 

@@ -8,7 +8,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import PatientAccount
-from collections_app.errors import ApplicationError
 from collections_app.holds import jobs as hold_jobs
 from collections_app.holds import services
 from collections_app.holds.selectors import (
@@ -16,8 +15,10 @@ from collections_app.holds.selectors import (
     accounts_with_active_hold,
     collection_paused_q,
 )
-from collections_app.jobs.registry import JobContext, registered_jobs
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from core.nightly import JobContext, registered_jobs
 
 pytestmark = pytest.mark.django_db
 

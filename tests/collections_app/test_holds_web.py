@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from collections_app.holds import services
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

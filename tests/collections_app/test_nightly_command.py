@@ -8,10 +8,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
 
-from collections_app.jobs import registry, runner
-from collections_app.jobs.registry import nightly_job, registered_jobs
 from collections_app.management.commands.run_nightly import Command
 from collections_app.models import JobRun
+from collections_app.nightly import runner
+from core import nightly as registry
+from core.nightly import nightly_job, registered_jobs
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from collections_app.models import AuditEvent, JobRun
+from collections_app.models import JobRun
+from core.models import AuditEvent
 
 DAY = date(2026, 11, 26)
 

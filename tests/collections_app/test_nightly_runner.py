@@ -9,10 +9,11 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.models import PatientAccount
-from collections_app.jobs import registry, runner
-from collections_app.jobs.registry import JobContext, nightly_job, registered_jobs
-from collections_app.jobs.runner import UnknownJobError, run_nightly
 from collections_app.models import JobRun
+from collections_app.nightly import runner
+from collections_app.nightly.runner import UnknownJobError, run_nightly
+from core import nightly as registry
+from core.nightly import JobContext, nightly_job, registered_jobs
 from tests.conftest import post_visit
 from tests.factories import PatientAccountFactory, PracticeFactory
 

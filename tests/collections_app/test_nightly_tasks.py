@@ -6,9 +6,10 @@ import pytest
 from django.db import OperationalError
 
 from collections_app import tasks
-from collections_app.jobs import registry, runner
-from collections_app.jobs.registry import nightly_job, registered_jobs
 from collections_app.models import JobRun
+from collections_app.nightly import runner
+from core import nightly as registry
+from core.nightly import nightly_job, registered_jobs
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Appointment
-from collections_app.audit import audit_record
-from collections_app.models import AuditEvent
+from core.audit import audit_record
+from core.models import AuditEvent
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory, PracticeFactory
 
@@ -262,7 +262,53 @@ def test_audit_trail_pages_without_counting_the_table(client, director):
 # --- benchmark floor -------------------------------------------------------------------------------
 
 
-def test_bench_floor_answers_ok_with_only_the_session_and_user_queries(client, low, django_assert_max_num_queries):
+@pytest.fixture
+def bench_floor_page(settings):
+    """URLs as a bench run serves them (BENCH_FLOOR_PAGE=true)."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import collections_app.urls
+    import config.urls
+
+    settings.BENCH_FLOOR_PAGE = True
+    importlib.reload(collections_app.urls)
+    importlib.reload(config.urls)
+    clear_url_caches()
+    yield
+    settings.BENCH_FLOOR_PAGE = False
+    importlib.reload(collections_app.urls)
+    importlib.reload(config.urls)
+    clear_url_caches()
+
+
+def test_bench_floor_is_not_served_without_the_bench_setting(client, low):
+    client.force_login(low)
+    assert client.get("/bench/floor/").status_code == 404
+
+
+def test_production_settings_refuse_the_bench_floor_page():
+    import subprocess
+    import sys
+
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "example.org",
+        "BENCH_FLOOR_PAGE": "true",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "BENCH_FLOOR_PAGE" in result.stderr
+
+
+def test_bench_floor_answers_ok_with_only_the_session_and_user_queries(
+    client, low, django_assert_max_num_queries, bench_floor_page
+):
     client.force_login(low)
     client.get(reverse("bench-floor"))
     # The session comes from the cache when Redis is configured (cached_db), else the database.
@@ -271,7 +317,7 @@ def test_bench_floor_answers_ok_with_only_the_session_and_user_queries(client, l
     assert response.content == b"ok"
 
 
-def test_bench_floor_needs_a_login(client, db):
+def test_bench_floor_needs_a_login(client, db, bench_floor_page):
     assert client.get(reverse("bench-floor")).status_code == 302
 
 

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import PatientAccount
-from collections_app.models import QueueEntry, Tier, WorkItem
+from collections_app.models import QueueEntry, WorkItem
+from core.models import Tier
 from tests.factories import StaffUserFactory, queued_account
 
 Reason = WorkItem.Reason

@@ -9,9 +9,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import PatientAccount
-from collections_app.models import AuditEvent, QueueEntry, RepAssignment, Tier, WorkItem
+from collections_app.models import QueueEntry, RepAssignment, WorkItem
 from collections_app.queues import services
 from collections_app.queues.services import account_reassign, queue_claim_next, queue_release
+from core.models import AuditEvent, Tier
 from tests.factories import StaffUserFactory, queued_account
 
 Reason = WorkItem.Reason
@@ -104,7 +105,7 @@ def test_accounts_assigned_to_another_rep_are_skipped(medium, rep2, practice):
 
 
 def test_rep_assignments_narrow_the_queue_to_their_practices_and_buckets(medium, practice, other_practice):
-    from collections_app.access import grant_practice
+    from core.access import grant_practice
 
     grant_practice(medium, other_practice)
     patient_work = queued(practice, "90", reasons=(Reason.PAST_DUE,))
@@ -118,7 +119,7 @@ def test_rep_assignments_narrow_the_queue_to_their_practices_and_buckets(medium,
 
 
 def test_an_all_work_assignment_covers_the_whole_practice(medium, practice, other_practice):
-    from collections_app.access import grant_practice
+    from core.access import grant_practice
 
     grant_practice(medium, other_practice)
     ours = queued(practice, "10", reasons=(Reason.RETURNED_MAIL,))

@@ -12,8 +12,9 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accounts.models import Guarantor, Patient, PatientAccount
-from collections_app.models import QueueEntry, Tier, WorkItem
+from collections_app.models import QueueEntry, WorkItem
 from collections_app.queues.services import queue_claim_next
+from core.models import Tier
 from tests.factories import PatientFactory, StaffUserFactory
 
 REPS = 20

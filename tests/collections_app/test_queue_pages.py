@@ -10,10 +10,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import PatientAccount
-from collections_app.context_processors import access
-from collections_app.models import AuditEvent, QueueEntry, RepAssignment, Tier, WorkItem
+from collections_app.models import QueueEntry, RepAssignment, WorkItem
 from collections_app.queues.services import queue_claim_next
 from collections_app.queues.views import claim_bar_context
+from core.context_processors import access
+from core.models import AuditEvent, Tier
 from tests.factories import StaffUserFactory, queued_account
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

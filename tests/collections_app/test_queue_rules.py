@@ -10,7 +10,6 @@ from django.utils import timezone
 from accounts.models import AccountAgingState, Appointment, Claim, PatientAccount
 from accounts.selectors import practice_today
 from collections_app.correspondence.business_days import add_business_days
-from collections_app.jobs.registry import JobContext
 from collections_app.models import (
     AccountHold,
     BillingInquiry,
@@ -21,8 +20,9 @@ from collections_app.models import (
     WorkItem,
 )
 from collections_app.queues.jobs import queue_refresh_job
-from collections_app.queues.rules import payment_plan_model
 from collections_app.queues.services import queue_refresh, queue_refresh_account
+from core.nightly import JobContext
+from payment_plans.models import PaymentPlan
 from tests.factories import AppointmentFactory, EncounterFactory, PatientAccountFactory
 
 Reason = WorkItem.Reason
@@ -118,11 +118,8 @@ def test_broken_promise_opens_and_clears_with_a_newer_promise(practice, today, p
 
 @pytest.mark.parametrize("path", PATHS)
 def test_lapsed_payment_plan_opens_and_clears_when_caught_up(practice, today, path):
-    model = payment_plan_model()
-    if model is None:
-        pytest.skip("payment_plans.PaymentPlan is not migrated yet")
     account = make_account(practice)
-    plan = model.objects.create(
+    plan = PaymentPlan.objects.create(
         account=account,
         practice=practice,
         status="lapsed",
@@ -134,7 +131,7 @@ def test_lapsed_payment_plan_opens_and_clears_when_caught_up(practice, today, pa
     )
     refresh(path, account)
     assert Reason.PLAN_LAPSED in open_reasons(account)
-    model.objects.filter(pk=plan.pk).update(status="active")
+    PaymentPlan.objects.filter(pk=plan.pk).update(status="active")
     refresh(path, account)
     assert_cleared(account, Reason.PLAN_LAPSED)
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountAgingState, Appointment, PatientAccount
-from collections_app.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import AppointmentFactory, PatientAccountFactory
 
 SCHEDULE = reverse("schedule")

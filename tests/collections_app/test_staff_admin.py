@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collections_app import services
-from collections_app.access import practices_for
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent, StaffUser, Tier
+from core.access import practices_for
+from core.errors import ApplicationError
+from core.models import AuditEvent, StaffUser, Tier
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ ACCESS_CHANGE = AuditEvent.Action.ACCESS_CHANGE
 
 def _access_changes(user):
     return list(
-        AuditEvent.objects.filter(object_type="collections_app.staffuser", object_id=str(user.pk), action=ACCESS_CHANGE)
+        AuditEvent.objects.filter(object_type="core.staffuser", object_id=str(user.pk), action=ACCESS_CHANGE)
         .order_by("id")
         .values_list("detail", flat=True)
     )
@@ -98,7 +98,7 @@ def test_admin_refuses_everyone_below_director(client, personas, persona):
     user.save()
     client.force_login(user)
     assert client.get("/admin/").status_code == 403
-    assert client.get("/admin/collections_app/staffuser/").status_code == 403
+    assert client.get("/admin/core/staffuser/").status_code == 403
     assert client.get("/admin/login/").status_code == 403
 
 
@@ -109,7 +109,7 @@ def test_management_is_refused_and_director_gets_in(client, manager, director):
     response = client.get("/admin/")
     assert response.status_code == 200
     assert b"Staff users" in response.content
-    assert client.get("/admin/collections_app/staffuser/").status_code == 200
+    assert client.get("/admin/core/staffuser/").status_code == 200
     assert client.get("/admin/accounts/practice/").status_code == 200
 
 
@@ -157,7 +157,7 @@ def _change_form(user, **changes):
 def test_director_raises_a_tier_and_the_change_is_audited(client, director, medium):
     client.force_login(director)
     response = client.post(
-        f"/admin/collections_app/staffuser/{medium.pk}/change/", _change_form(medium, tier=Tier.MANAGEMENT)
+        f"/admin/core/staffuser/{medium.pk}/change/", _change_form(medium, tier=Tier.MANAGEMENT)
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     medium.refresh_from_db()
@@ -169,7 +169,7 @@ def test_director_raises_a_tier_and_the_change_is_audited(client, director, medi
 
 def test_director_grants_and_revokes_practices_and_each_is_audited(client, director, medium, other_practice):
     client.force_login(director)
-    url = f"/admin/collections_app/staffuser/{medium.pk}/change/"
+    url = f"/admin/core/staffuser/{medium.pk}/change/"
     client.post(url, _change_form(medium, practices=[p.pk for p in [*practices_for(medium), other_practice]]))
     # A fresh user object, as the rep's next request loads (scope is cached per request).
     assert set(practices_for(StaffUser.objects.get(pk=medium.pk)).values_list("code", flat=True)) == {"north", "south"}
@@ -180,7 +180,7 @@ def test_director_grants_and_revokes_practices_and_each_is_audited(client, direc
 
 def test_director_deactivates_a_user_and_it_is_audited(client, director, low):
     client.force_login(director)
-    client.post(f"/admin/collections_app/staffuser/{low.pk}/change/", _change_form(low, is_active=""))
+    client.post(f"/admin/core/staffuser/{low.pk}/change/", _change_form(low, is_active=""))
     low.refresh_from_db()
     assert low.is_active is False
     assert _access_changes(low) == [{"is_active": [True, False]}]
@@ -188,14 +188,14 @@ def test_director_deactivates_a_user_and_it_is_audited(client, director, low):
 
 def test_saving_without_changes_writes_no_access_change(client, director, low):
     client.force_login(director)
-    client.post(f"/admin/collections_app/staffuser/{low.pk}/change/", _change_form(low))
+    client.post(f"/admin/core/staffuser/{low.pk}/change/", _change_form(low))
     assert _access_changes(low) == []
 
 
 def test_director_cannot_lower_their_own_tier(client, director):
     client.force_login(director)
     response = client.post(
-        f"/admin/collections_app/staffuser/{director.pk}/change/", _change_form(director, tier=Tier.MEDIUM), follow=True
+        f"/admin/core/staffuser/{director.pk}/change/", _change_form(director, tier=Tier.MEDIUM), follow=True
     )
     director.refresh_from_db()
     assert director.tier == Tier.DIRECTOR
@@ -206,7 +206,7 @@ def test_director_cannot_lower_their_own_tier(client, director):
 def test_director_adds_a_user_with_practices_through_the_admin(client, director, practice):
     client.force_login(director)
     response = client.post(
-        "/admin/collections_app/staffuser/add/",
+        "/admin/core/staffuser/add/",
         {
             "username": "newrep",
             "password1": GOOD_PASSWORD,
@@ -230,7 +230,7 @@ def test_director_adds_a_user_with_practices_through_the_admin(client, director,
 def test_password_set_by_a_director_is_audited_without_the_password(client, director, low):
     client.force_login(director)
     response = client.post(
-        f"/admin/collections_app/staffuser/{low.pk}/password/",
+        f"/admin/core/staffuser/{low.pk}/password/",
         {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD, "usable_password": "true"},
     )
     assert response.status_code == 302
@@ -243,7 +243,7 @@ def test_password_set_by_a_director_is_audited_without_the_password(client, dire
 
 def test_staff_users_cannot_be_deleted_only_deactivated(client, director, low):
     client.force_login(director)
-    assert client.get(f"/admin/collections_app/staffuser/{low.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/core/staffuser/{low.pk}/delete/").status_code == 403
     assert StaffUser.objects.filter(pk=low.pk).exists()
 
 

@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import PatientAccount
-from collections_app.access import FieldGroup
-from collections_app.models import AccountHold, AuditEvent
+from collections_app.models import AccountHold
 from collections_app.workspace import panels, views
 from collections_app.workspace.panels import Panel
+from core.access import FieldGroup
+from core.models import AuditEvent
 from tests.factories import PatientAccountFactory
 
 BALANCE_DIGITS = ("200.00", "120.00", "80.00")
@@ -59,12 +60,12 @@ def fake_templates(settings, tmp_path):
 def fake_panels(monkeypatch, fake_templates):
     panel_calls.clear()
     registry = (
-        Panel("fake", "Fake actions", "fake/_panel.html", f"{__name__}.fake_panel_context", None),
+        Panel("fake", "Fake actions", "fake/_panel.html", fake_panel_context, None),
         Panel(
             "approvals",
             "Approvals",
             "fake/_panel.html",
-            f"{__name__}.fake_manager_panel_context",
+            fake_manager_panel_context,
             None,
             field_group=FieldGroup.MANAGEMENT,
         ),
@@ -76,7 +77,7 @@ def fake_panels(monkeypatch, fake_templates):
 @pytest.fixture
 def no_panels(monkeypatch):
     monkeypatch.setattr(panels, "PANELS", ())
-    monkeypatch.setattr(views, "CLAIM_BAR_CONTEXT", f"{__name__}.no_such_function")
+    monkeypatch.setattr(views, "claim_bar_context", lambda request, account: None)
 
 
 def detail_url(account):
@@ -180,7 +181,7 @@ def test_header_links_the_guarantors_other_accounts_in_the_users_practices(clien
 
 def test_claim_bar_is_shown_when_the_queue_provides_one(client, account, medium, fake_templates, monkeypatch):
     monkeypatch.setattr(panels, "PANELS", ())
-    monkeypatch.setattr(views, "CLAIM_BAR_CONTEXT", f"{__name__}.fake_claim_bar_context")
+    monkeypatch.setattr(views, "claim_bar_context", fake_claim_bar_context)
     monkeypatch.setattr(views, "CLAIM_BAR_TEMPLATE", "fake/_claim_bar.html")
     html = open_page(client, medium, account).content.decode()
     assert f'<div id="claim-bar">Yours {account.account_number}' in html

@@ -11,12 +11,12 @@ from django.utils import timezone
 from accounts import services as ledger
 from accounts.models import Transaction
 from accounts.services import patient_update_demographics
-from collections_app.access import FieldGroup
-from collections_app.audit import audit_record
-from collections_app.models import AuditEvent
 from collections_app.workspace import panels, selectors
 from collections_app.workspace.panels import Panel
-from collections_app.workspace.timeline import TimelineEvent
+from core.access import FieldGroup
+from core.audit import audit_record
+from core.models import AuditEvent
+from core.panels import TimelineEvent
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -39,19 +39,23 @@ def fake_manager_events(account):
     return [TimelineEvent(when=timezone.now(), kind="approval", title="Write-off approved")]
 
 
+def unused_context(request, account):
+    return {}
+
+
 @pytest.fixture
 def fake_panels(monkeypatch):
     registry = (
-        Panel("fake", "Fake", "unused.html", "unused.context", f"{__name__}.fake_timeline_events"),
+        Panel("fake", "Fake", "unused.html", unused_context, fake_timeline_events),
         Panel(
             "approvals",
             "Approvals",
             "unused.html",
-            "unused.context",
-            f"{__name__}.fake_manager_events",
+            unused_context,
+            fake_manager_events,
             field_group=FieldGroup.MANAGEMENT,
         ),
-        Panel("quiet", "No timeline", "unused.html", "unused.context", None),
+        Panel("quiet", "No timeline", "unused.html", unused_context, None),
     )
     monkeypatch.setattr(panels, "PANELS", registry)
 

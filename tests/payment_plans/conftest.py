@@ -8,7 +8,7 @@ import pytest
 from accounts import services as ledger
 from accounts.models import Transaction
 from accounts.selectors import practice_today
-from collections_app.jobs.registry import JobContext
+from core.nightly import JobContext
 from payment_plans import services
 
 

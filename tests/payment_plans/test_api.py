@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from collections_app.models import AuditEvent
+from core.models import AuditEvent
 from payment_plans.models import PaymentPlan
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from collections_app.errors import ApplicationError
+from core.errors import ApplicationError
 from payment_plans import services
 from payment_plans.models import PaymentPlan
 from tests.payment_plans.conftest import pay

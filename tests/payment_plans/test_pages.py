@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 
-from collections_app.models import AuditEvent
+from core.models import AuditEvent
 from payment_plans import selectors, services
 from payment_plans.models import PaymentPlan
 from payment_plans.views import panel_context
@@ -184,14 +184,14 @@ def test_panel_offers_the_set_up_form_without_an_open_plan(medium, account):
 
 
 def test_timeline_lists_plan_events(medium, account, active_plan, practice):
-    from payment_plans.jobs import REMINDER_DAYS_BEFORE, plan_reminders
+    from collections_app.correspondence.jobs import plan_reminders
     from tests.payment_plans.conftest import context_for
 
     services.plan_modify(acting_user=medium, plan_id=active_plan.pk, installment_count=2)
     second = active_plan.installments.filter(superseded_at__isnull=True).order_by("due_on")[1]
     from datetime import timedelta
 
-    plan_reminders(context_for(practice, second.due_on - timedelta(days=REMINDER_DAYS_BEFORE)))
+    plan_reminders(context_for(practice, second.due_on - timedelta(days=practice.plan_reminder_days_before)))
     services.plan_mark_lapsed(plan_id=active_plan.pk)
     pay_and_apply(account, "200.00")
     titles = [event.title for event in selectors.timeline_events(account)]
@@ -245,3 +245,22 @@ def test_panel_prefers_the_open_plan_over_an_older_or_newer_ended_one(medium, ac
     assert selectors.current_plan(account) == current
     services.plan_cancel(acting_user=medium, plan_id=current.pk)
     assert selectors.current_plan(account) == current
+
+
+def test_a_too_long_cancel_note_refuses_the_cancellation_and_keeps_the_plan(client, medium, active_plan):
+    client.force_login(medium)
+    response = client.post(reverse("plan-cancel", args=[active_plan.pk]), {"note": "x" * 301}, **HTMX)
+    assert response.status_code == 200
+    assert "300 characters" in response.content.decode()
+    active_plan.refresh_from_db()
+    assert active_plan.status == PaymentPlan.Status.ACTIVE
+    assert not active_plan.status_changes.filter(to_status=PaymentPlan.Status.CANCELLED).exists()
+
+
+def test_the_service_refuses_a_too_long_cancel_note_too(medium, active_plan):
+    from core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError, match="300 characters"):
+        services.plan_cancel(acting_user=medium, plan_id=active_plan.pk, note="x" * 301)
+    active_plan.refresh_from_db()
+    assert active_plan.status == PaymentPlan.Status.ACTIVE

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Practice
-from collections_app.errors import ApplicationError
+from core.errors import ApplicationError
 from payment_plans.schedule import (
     BIWEEKLY,
     MONTHLY,

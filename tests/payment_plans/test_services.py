@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from accounts import services as ledger
 from accounts.models import PatientAccount
-from collections_app.errors import ApplicationError
-from collections_app.models import AuditEvent
+from core.errors import ApplicationError
+from core.models import AuditEvent
 from payment_plans import services
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 from tests.payment_plans.conftest import pay, pay_and_apply

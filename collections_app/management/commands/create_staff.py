@@ -7,8 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from collections_app import services
-from collections_app.errors import ApplicationError
-from collections_app.models import Tier
+from core.errors import ApplicationError
+from core.models import Tier
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from collections_app.jobs.runner import UnknownJobError, run_nightly
+from collections_app.nightly.runner import UnknownJobError, run_nightly
 
 
 def iso_date(text: str) -> date:
@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_of=None, job=None, **options):
         # The command prints one line per job itself; the runner's log lines (for the worker's log)
         # would say everything twice here, unless asked for with -v 2.
-        runner_log = logging.getLogger("collections_app.jobs.runner")
+        runner_log = logging.getLogger("collections_app.nightly.runner")
         previous_level = runner_log.level
         if options["verbosity"] < 2:
             runner_log.setLevel(logging.WARNING)

@@ -1,0 +1,74 @@
+"""The jobs page: nightly run history, live progress of a running job, "run tonight's jobs now".
+
+Job runs are global (one row per job and date, over all practices) and hold counts only, no PHI,
+so the page needs the management tier and no practice scoping.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from collections_app.models import JobRun
+from core.access import FieldGroup, requires
+from core.audit import audit_record
+from core.models import AuditEvent
+from core.nightly import registered_jobs
+from core.pagination import CappedPaginator, page_number
+
+RUNS_PAGE_SIZE = 50
+MESSAGE_RUN_QUEUED = "Tonight's jobs are queued. Jobs already done for the date are skipped."
+
+
+class RunFilterForm(forms.Form):
+    job = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].choices = [("", "All jobs")] + [(job.name, job.name) for job in registered_jobs()]
+
+
+def runs_for(job_name: str = ""):
+    runs = JobRun.objects.order_by("-as_of", "-started_at", "-id")
+    return runs.filter(job=job_name) if job_name else runs
+
+
+@requires(FieldGroup.MANAGEMENT)
+def jobs_page(request):
+    form = RunFilterForm(request.GET or None)
+    job_name = form.cleaned_data["job"] if form.is_valid() else ""
+    paginator = CappedPaginator(runs_for(job_name), RUNS_PAGE_SIZE)
+    number = page_number(request.GET.get("page"))
+    if number > paginator.num_pages:
+        raise Http404("No such page.")
+    page = paginator.page(number)
+    context = {"form": form, "page": page, "runs": page.object_list, "job_name": job_name, "jobs": registered_jobs()}
+    return render(request, "collections_app/jobs/jobs.html", context)
+
+
+@requires(FieldGroup.MANAGEMENT)
+def run_progress(request, pk: int):
+    """The htmx partial for one run: polls itself every 2 s while the run is RUNNING; the finished
+    version carries no trigger, so polling stops."""
+    run = get_object_or_404(JobRun, pk=pk)
+    return render(request, "collections_app/jobs/_run_status.html", {"run": run})
+
+
+@require_POST
+@requires(FieldGroup.MANAGEMENT)
+def run_now(request):
+    from collections_app.tasks import run_nightly_chain
+
+    with transaction.atomic():
+        audit_record(
+            user=request.user,
+            action=AuditEvent.Action.CREATE,
+            object_type="collections_app.jobrun",
+            field_group=FieldGroup.MANAGEMENT,
+            detail={"action": "run_nightly_now"},
+        )
+        transaction.on_commit(lambda: run_nightly_chain.delay())
+    messages.success(request, MESSAGE_RUN_QUEUED)
+    return redirect("jobs")

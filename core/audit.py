@@ -1,0 +1,70 @@
+"""Writing the audit trail. Callers pass ids and field names, never PHI values."""
+
+from core.models import AuditEvent
+from core.request_context import current_request
+
+# The name recorded for a change made from the command line (manage.py create_staff, the admin of
+# a practice's policy by script): no signed-in user, but never an anonymous row.
+COMMAND_LINE = "(command line)"
+
+
+def audit_record(
+    *,
+    user,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    practice_id: int | None = None,
+    field_group: str = "",
+    detail: dict | None = None,
+    username: str = "",
+) -> AuditEvent:
+    """Write one audit row. Call inside the same transaction as the change it records."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+        if practice_id is None:
+            practice_id = getattr(obj, "practice_id", None)
+    context = current_request.get()
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        user=user if authenticated else None,
+        username=username or (user.get_username() if authenticated else ""),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        practice_id=practice_id,
+        field_group=str(field_group),
+        client_address=context.client_address,
+        request_id=context.request_id,
+        detail=detail or {},
+    )
+
+
+def audit_read(*, user, obj, field_groups, detail: dict | None = None) -> AuditEvent:
+    """A PHI read: record every field group the response showed."""
+    groups = ",".join(sorted(str(g) for g in field_groups))
+    return audit_record(user=user, action=AuditEvent.Action.VIEW, obj=obj, field_group=groups, detail=detail)
+
+
+def audit_reads(*, user, objects, field_groups, action=AuditEvent.Action.VIEW) -> None:
+    """Many PHI reads at once (a list page or API list): one bulk insert, one row per object."""
+    context = current_request.get()
+    groups = ",".join(sorted(str(g) for g in field_groups))
+    rows = [
+        AuditEvent(
+            user=user,
+            username=user.get_username(),
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            practice_id=getattr(obj, "practice_id", None),
+            field_group=groups,
+            client_address=context.client_address,
+            request_id=context.request_id,
+        )
+        for obj in objects
+    ]
+    if rows:
+        AuditEvent.objects.bulk_create(rows)

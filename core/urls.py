@@ -1,0 +1,8 @@
+from django.urls import path
+
+from core import views
+
+urlpatterns = [
+    path("login/", views.StaffLoginView.as_view(), name="login"),
+    path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+]
