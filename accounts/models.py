@@ -10,9 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from accounts.money import ZERO
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
+from accounts.money import MONEY, ZERO
 
 
 def validate_time_zone(value: str) -> None:

@@ -4,6 +4,9 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The one shape of a money field, for model, form and serializer fields alike: up to
+# $9,999,999,999.99, two places.
+MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 def to_money(value) -> Decimal:

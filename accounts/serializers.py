@@ -19,6 +19,7 @@ from accounts.models import (
     Practice,
     Transaction,
 )
+from accounts.money import MONEY
 from accounts.selectors import MAX_QUERY_LENGTH, account_is_past_due
 from core.access import FieldGroup, can_see, practice_ids_for
 from core.api_support import FieldGroupSerializerMixin
@@ -184,7 +185,7 @@ class AgingBucketSerializer(FieldGroupSerializerMixin, serializers.Serializer):
     field_groups = {BILLING: ("bucket", "amount")}
 
     bucket = serializers.CharField(help_text="Days since the date of service: 0-30, 31-60, 61-90, 91-120, 121+.")
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.DecimalField(**MONEY)
 
 
 class AgingEncounterSerializer(FieldGroupSerializerMixin, serializers.Serializer):
@@ -192,12 +193,8 @@ class AgingEncounterSerializer(FieldGroupSerializerMixin, serializers.Serializer
 
     encounter_id = serializers.IntegerField()
     date_of_service = serializers.DateField()
-    charged = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="Net patient responsibility on this encounter."
-    )
-    open_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="What is still owed after payments applied oldest first."
-    )
+    charged = serializers.DecimalField(**MONEY, help_text="Net patient responsibility on this encounter.")
+    open_amount = serializers.DecimalField(**MONEY, help_text="What is still owed after payments applied oldest first.")
     age_days = serializers.IntegerField()
     bucket = serializers.CharField()
 
@@ -210,7 +207,7 @@ class AgingSerializer(FieldGroupSerializerMixin, serializers.Serializer):
     as_of = serializers.DateField()
     buckets = serializers.SerializerMethodField()
     encounters = AgingEncounterSerializer(many=True)
-    unapplied_credit = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unapplied_credit = serializers.DecimalField(**MONEY)
 
     @extend_schema_field(AgingBucketSerializer(many=True))
     def get_buckets(self, aging: AccountAging):
@@ -377,7 +374,7 @@ class AccountFilterSerializer(_ScopedFilterSerializer):
     )
     status = serializers.ChoiceField(choices=PatientAccount.Status.choices, required=False)
     min_patient_balance = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, help_text="Patient balance at least this (billing tiers)."
+        **MONEY, required=False, help_text="Patient balance at least this (billing tiers)."
     )
     ordering = serializers.ChoiceField(choices=list(ACCOUNT_ORDERINGS), required=False, default="name")
 

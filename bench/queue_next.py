@@ -302,7 +302,9 @@ def main() -> None:
         "BENCH_FLOOR_PAGE": "true",  # the floor view /bench/floor/, served only for bench runs
     }
     env.pop("REDIS_URL", None)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "BENCH_FLOOR_PAGE")})
+    os.environ.update(
+        {k: env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "BENCH_FLOOR_PAGE")}
+    )
     os.environ.pop("REDIS_URL", None)
     sys.path.insert(0, str(ROOT))
 

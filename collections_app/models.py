@@ -4,12 +4,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.money import MONEY
+
 # --- The work of collecting: queues, contacts, promises, holds, mail, inquiries, nightly runs ---
 #
 # Rows below name accounts by foreign key and carry `practice` (denormalised from the account) so
 # every queue and list can be scoped by practice with one indexed filter.
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 def private_storage():

@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.money import MONEY
 from accounts.selectors import account_get
 from core.access import FieldGroup, FieldGroupPermission
 from core.api_support import FieldGroupSerializerMixin
@@ -118,7 +119,7 @@ class PlanDetailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
 
 # --- Input -------------------------------------------------------------------------------------
 
-MONEY_INPUT = {"max_digits": 12, "decimal_places": 2, "required": False, "allow_null": True}
+MONEY_INPUT = {**MONEY, "required": False, "allow_null": True}
 
 
 class TermsInput(serializers.Serializer):

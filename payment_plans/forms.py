@@ -2,10 +2,11 @@
 
 from django import forms
 
+from accounts.money import MONEY
 from payment_plans.models import PaymentPlan
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
-MONEY_FIELD = {"max_digits": 12, "decimal_places": 2, "required": False}
+MONEY_FIELD = {**MONEY, "required": False}
 
 
 def _date_field(**kwargs) -> forms.DateField:

@@ -21,7 +21,6 @@ from payment_plans.models import Installment, PaymentPlan, PlanStatusChange
 Status = PaymentPlan.Status
 
 
-
 def practice_dates(context: JobContext) -> dict[int, object]:
     if context.practice_dates:
         return context.practice_dates

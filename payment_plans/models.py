@@ -11,9 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.money import ZERO
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
+from accounts.money import MONEY, ZERO
 
 
 class PaymentPlan(models.Model):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import PatientAccount, Transaction
+from accounts.money import MONEY
 from accounts.selectors import account_get
 from collections_app.contacts import selectors, services
 from collections_app.contacts.compliance import contact_decision
@@ -23,7 +24,6 @@ from core.api_support import FieldGroupSerializerMixin, StrictPageNumberPaginati
 from core.audit import audit_read
 
 BILLING = FieldGroup.BILLING
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 # --- Output serializers ------------------------------------------------------------------------

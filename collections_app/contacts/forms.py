@@ -4,6 +4,7 @@ check the rules (the forms only parse)."""
 from django import forms
 
 from accounts.models import Transaction
+from accounts.money import MONEY
 from collections_app.models import Contact, ContactConsent
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -24,7 +25,7 @@ class ContactLogForm(forms.Form):
     outcome = forms.ChoiceField(choices=_blank(Contact.Outcome.choices))
     autodialed = forms.BooleanField(required=False, label="Autodialed or prerecorded")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
-    promise_amount = forms.DecimalField(required=False, max_digits=12, decimal_places=2, min_value=0, label="Amount")
+    promise_amount = forms.DecimalField(required=False, **MONEY, min_value=0, label="Amount")
     promise_due_on = forms.DateField(required=False, widget=DATE, label="By")
     attorney_name = forms.CharField(required=False, max_length=200)
     attorney_phone = forms.CharField(required=False, max_length=20)
@@ -49,7 +50,7 @@ class ContactLogForm(forms.Form):
 class PaymentForm(forms.Form):
     prefix = "payment"
 
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    amount = forms.DecimalField(**MONEY, min_value=0)
     method = forms.ChoiceField(choices=_blank(PAYMENT_METHOD_CHOICES))
     reference = forms.CharField(
         required=False, max_length=80, help_text="Check number or the card processor's reference (never a card number)."

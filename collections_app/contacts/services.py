@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import PatientAccount, Transaction
-from accounts.money import ZERO, to_money
+from accounts.money import MONEY, ZERO, to_money
 from accounts.selectors import practice_today
 from accounts.services import transaction_post
 from accounts.validators import refuse_card_numbers
@@ -314,7 +314,7 @@ def _paid_toward_promise(as_of: date):
         .annotate(total=Sum("patient_amount"))
         .values("total")
     )
-    money = DecimalField(max_digits=12, decimal_places=2)
+    money = DecimalField(**MONEY)
     return Coalesce(Subquery(payments, output_field=money), Value(ZERO, output_field=money), output_field=money)
 
 

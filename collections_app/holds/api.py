@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.money import MONEY
 from accounts.selectors import account_get
 from collections_app.holds.selectors import hold_get, hold_list
 from collections_app.holds.services import KIND_FIELDS, hold_place, hold_release, lop_status_check
@@ -103,7 +104,7 @@ class HoldReleaseInputSerializer(serializers.Serializer):
 
 class LopStatusCheckInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AccountHold.LopStatus.choices)
-    settlement_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
+    settlement_amount = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 

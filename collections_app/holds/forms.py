@@ -2,6 +2,7 @@
 
 from django import forms
 
+from accounts.money import MONEY
 from collections_app.models import AccountHold
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -86,5 +87,5 @@ class HoldReleaseForm(forms.Form):
 
 class LopStatusCheckForm(forms.Form):
     status = forms.ChoiceField(choices=AccountHold.LopStatus.choices, label="Case status")
-    settlement_amount = forms.DecimalField(max_digits=12, decimal_places=2, required=False)
+    settlement_amount = forms.DecimalField(**MONEY, required=False)
     note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import PatientAccount
+from accounts.money import MONEY
 from collections_app.models import QueueEntry
 from collections_app.queues import selectors, services
 from collections_app.queues.views import MESSAGE_QUEUE_EMPTY
@@ -33,8 +34,8 @@ class ClaimedAccountSerializer(serializers.Serializer):
     practice = serializers.IntegerField(source="practice_id")
     practice_code = serializers.CharField(source="practice.code")
     patient_name = serializers.CharField(source="patient.full_name")
-    patient_balance = serializers.DecimalField(max_digits=12, decimal_places=2)
-    insurance_balance = serializers.DecimalField(max_digits=12, decimal_places=2)
+    patient_balance = serializers.DecimalField(**MONEY)
+    insurance_balance = serializers.DecimalField(**MONEY)
     score = serializers.DecimalField(source="queue_entry.score", max_digits=10, decimal_places=2)
     top_reason = serializers.CharField(source="queue_entry.top_reason")
     reasons = serializers.SerializerMethodField()
@@ -88,8 +89,8 @@ class QueueReleaseApi(APIView):
 class QueueEntrySerializer(serializers.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number")
     patient_name = serializers.CharField(source="account.patient.full_name")
-    patient_balance = serializers.DecimalField(source="account.patient_balance", max_digits=12, decimal_places=2)
-    insurance_balance = serializers.DecimalField(source="account.insurance_balance", max_digits=12, decimal_places=2)
+    patient_balance = serializers.DecimalField(source="account.patient_balance", **MONEY)
+    insurance_balance = serializers.DecimalField(source="account.insurance_balance", **MONEY)
     reasons = serializers.SerializerMethodField()
 
     class Meta:

@@ -156,9 +156,7 @@ def _change_form(user, **changes):
 
 def test_director_raises_a_tier_and_the_change_is_audited(client, director, medium):
     client.force_login(director)
-    response = client.post(
-        f"/admin/core/staffuser/{medium.pk}/change/", _change_form(medium, tier=Tier.MANAGEMENT)
-    )
+    response = client.post(f"/admin/core/staffuser/{medium.pk}/change/", _change_form(medium, tier=Tier.MANAGEMENT))
     assert response.status_code == 302, response.content.decode()[:2000]
     medium.refresh_from_db()
     assert medium.tier == Tier.MANAGEMENT
