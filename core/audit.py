@@ -68,3 +68,30 @@ def audit_reads(*, user, objects, field_groups, action=AuditEvent.Action.VIEW) -
     ]
     if rows:
         AuditEvent.objects.bulk_create(rows)
+
+
+def audit_job_changes(
+    *,
+    job: str,
+    object_type: str,
+    changes,
+    occurred_at,
+    field_group: str,
+    action: str = AuditEvent.Action.UPDATE,
+) -> int:
+    """The audit rows of a nightly job's set-based change, in one bulk insert: no user (the system
+    made the change), each row naming the job. `changes` yields (object_id, practice_id, detail)."""
+    rows = [
+        AuditEvent(
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            practice_id=practice_id,
+            field_group=str(field_group),
+            occurred_at=occurred_at,
+            detail={**detail, "job": job},
+        )
+        for object_id, practice_id, detail in changes
+    ]
+    AuditEvent.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

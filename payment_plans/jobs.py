@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice
 from core.access import FieldGroup
-from core.models import AuditEvent
+from core.audit import audit_job_changes
 from core.nightly import JobContext, nightly_job
 from payment_plans.models import Installment, PaymentPlan, PlanStatusChange
 
@@ -40,7 +40,16 @@ def _missed_count(cutoff):
     return Coalesce(Subquery(missed, output_field=IntegerField()), Value(0))
 
 
-def _move(rows: list[tuple[int, int, str]], *, target: str, reason: str, practice_id: int, as_of, now) -> list[int]:
+def _move(
+    rows: list[tuple[int, int, str]],
+    *,
+    target: str,
+    reason: str,
+    practice_id: int,
+    as_of,
+    now,
+    job: str = "plan_lapse_default",
+) -> list[int]:
     """Move plans (id, account id, status) to `target` in one UPDATE, with their history and audit rows.
     The UPDATE re-checks the status, so a plan changed since it was selected is left alone."""
     if not rows:
@@ -66,17 +75,15 @@ def _move(rows: list[tuple[int, int, str]], *, target: str, reason: str, practic
         )
         for pk, _, status in rows
     )
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            action=AuditEvent.Action.UPDATE,
-            object_type="payment_plans.paymentplan",
-            object_id=str(pk),
-            practice_id=practice_id,
-            field_group=FieldGroup.BILLING,
-            occurred_at=now,
-            detail={"account_id": account_id, "from": status, "to": target, "reason": reason, "job": True},
-        )
-        for pk, account_id, status in rows
+    audit_job_changes(
+        job=job,
+        object_type="payment_plans.paymentplan",
+        changes=(
+            (pk, practice_id, {"account_id": account_id, "from": status, "to": target, "reason": reason})
+            for pk, account_id, status in rows
+        ),
+        occurred_at=now,
+        field_group=FieldGroup.BILLING,
     )
     return [account_id for _, account_id, _ in rows]
 

@@ -27,7 +27,7 @@ from collections_app.contacts.compliance import (
 from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
 from collections_app.queues.services import queue_refresh_account
 from core.access import FieldGroup, can_see
-from core.audit import audit_record
+from core.audit import audit_job_changes, audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
 
@@ -350,19 +350,16 @@ def promise_check(*, as_of_by_practice: dict[int, date]) -> dict[str, int]:
         for status, rows in ((PromiseToPay.Status.KEPT, kept_rows), (PromiseToPay.Status.BROKEN, broken_rows)):
             counts[status.value] += len(rows)
             audits.extend(
-                AuditEvent(
-                    occurred_at=now,
-                    action=AuditEvent.Action.UPDATE,
-                    object_type="collections_app.promisetopay",
-                    object_id=str(pk),
-                    practice_id=practice_id,
-                    field_group=FieldGroup.BILLING,
-                    detail={"account_id": account_id, "status": status.value, "as_of": as_of.isoformat()},
-                )
+                (pk, practice_id, {"account_id": account_id, "status": status.value, "as_of": as_of.isoformat()})
                 for pk, account_id in rows
             )
-    if audits:
-        AuditEvent.objects.bulk_create(audits, batch_size=1000)
+    audit_job_changes(
+        job="promise_check",
+        object_type="collections_app.promisetopay",
+        changes=audits,
+        occurred_at=now,
+        field_group=FieldGroup.BILLING,
+    )
     return counts
 
 

@@ -11,7 +11,7 @@ from collections_app.holds.selectors import _priority, active_hold_exists, activ
 from collections_app.holds.services import DISPUTE_WINDOW_ENDED
 from collections_app.models import AccountHold
 from core.access import FieldGroup
-from core.models import AuditEvent
+from core.audit import audit_job_changes
 from core.nightly import JobContext, nightly_job
 from payment_plans.models import PaymentPlan
 
@@ -84,17 +84,15 @@ def hold_expiry(context: JobContext) -> dict[str, int]:
                 version=F("version") + 1,
                 updated_at=now,
             )
-            AuditEvent.objects.bulk_create(
-                AuditEvent(
-                    action=AuditEvent.Action.UPDATE,
-                    object_type="collections_app.accounthold",
-                    object_id=str(hold_id),
-                    practice_id=practice_id,
-                    field_group=FieldGroup.BILLING,
-                    detail={"account_id": account_id, "fields": ["released_at"], "job": "hold_expiry"},
-                    occurred_at=now,
-                )
-                for hold_id, account_id, practice_id in batch
+            audit_job_changes(
+                job="hold_expiry",
+                object_type="collections_app.accounthold",
+                changes=(
+                    (hold_id, practice_id, {"account_id": account_id, "fields": ["released_at"]})
+                    for hold_id, account_id, practice_id in batch
+                ),
+                occurred_at=now,
+                field_group=FieldGroup.BILLING,
             )
         context.progress(min(start + BATCH, len(rows)), len(rows))
     return {"released": released, "accounts_restored": accounts_restored}
