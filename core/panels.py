@@ -1,17 +1,27 @@
 """Page plumbing for the account page's action panels and its activity timeline.
 
-An area's panel is a template plus a context function; each htmx action re-renders its panel with
-`panel_response`, which tells the page when the account changed. Areas yield `TimelineEvent`s for
-the activity timeline, which the workspace merges.
+An area's panel is a template plus a context function. Every htmx action of a panel goes through
+`panel_action`: parse the form, call one service, and either re-render the panel (htmx) or
+redirect with the outcome as a message. On success the response tells the page the account
+changed (`ACCOUNT_CHANGED`, naming the panel that acted), and the workspace re-fetches its figures,
+its timeline and the other open panels. Areas yield `TimelineEvent`s for the activity timeline,
+which the workspace merges.
 """
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.shortcuts import render
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 
-# The event a panel's response sends when it changed the account: the workspace re-fetches its
-# activity timeline, figures and header on it (`hx-trigger="account-changed from:body"`).
+from core.errors import ApplicationError
+
+# The event a panel's response sends when it changed the account. Its detail names the panel that
+# acted (`{"panel": "contacts"}`), so that panel is not fetched a second time.
 ACCOUNT_CHANGED = "account-changed"
 
 
@@ -25,9 +35,56 @@ class TimelineEvent:
     extra: dict = field(default_factory=dict)
 
 
-def panel_response(request, template: str, context: dict, *, changed: bool):
+def announce_account_changed(response: HttpResponse, *, panel: str) -> HttpResponse:
+    response["HX-Trigger"] = json.dumps({ACCOUNT_CHANGED: {"panel": panel}})
+    return response
+
+
+def panel_response(request, template: str, context: dict, *, changed: bool, panel: str = ""):
     """A panel re-rendered after an htmx action, telling the workspace when the account changed."""
     response = render(request, template, context)
     if changed:
-        response["HX-Trigger"] = ACCOUNT_CHANGED
+        announce_account_changed(response, panel=panel)
+    return response
+
+
+def form_error_messages(form: forms.Form) -> list[str]:
+    return [str(message) for errors in form.errors.values() for message in errors]
+
+
+def panel_action(
+    request,
+    *,
+    form: forms.Form,
+    perform: Callable[[dict], object],
+    success: str,
+    render_panel: Callable[..., HttpResponse],
+    redirect_to: str,
+    panel: str,
+) -> HttpResponse:
+    """The one shape of a panel action.
+
+    `perform(cleaned_data)` calls the service; a refusal (ApplicationError) lands on the form beside
+    its field, and bad input changes nothing. With htmx, `render_panel(form=..., flash=...)` answers:
+    on success with no bound form and the success note, else with the bound form and its errors;
+    a success also announces `ACCOUNT_CHANGED`. Without htmx the outcome becomes a message and the
+    browser goes to `redirect_to`.
+    """
+    done = False
+    if form.is_valid():
+        try:
+            perform(form.cleaned_data)
+        except ApplicationError as refused:
+            refused.add_to_form(form)
+        else:
+            done = True
+    if not request.htmx:
+        if done:
+            messages.success(request, success)
+        for message in form_error_messages(form):
+            messages.error(request, message)
+        return redirect(redirect_to)
+    response = render_panel(form=None if done else form, flash=success if done else "")
+    if done:
+        announce_account_changed(response, panel=panel)
     return response

@@ -3,6 +3,7 @@ from django.urls import path
 from payment_plans import views
 
 urlpatterns = [
+    path("accounts/<int:pk>/plans/panel/", views.plans_panel, name="plans-panel"),
     path("accounts/<int:pk>/plans/new/", views.plan_create, name="plan-create"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:pk>/agreement.pdf", views.plan_agreement, name="plan-agreement"),

@@ -6,6 +6,7 @@ panel and send `HX-Trigger: account-changed` (the workspace reloads its timeline
 they redirect to the account page.
 """
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -18,11 +19,12 @@ from core.access import FieldGroup, requires
 from core.audit import audit_read, audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from core.panels import panel_response
+from core.panels import form_error_messages, panel_action
 from payment_plans import selectors, services
 from payment_plans.forms import PlanCancelForm, PlanCreateForm, PlanModifyForm
 from payment_plans.pdf import render_agreement_pdf
 
+PANEL_KEY = "plans"
 PANEL_TEMPLATE = "payment_plans/_panel.html"
 
 
@@ -51,79 +53,89 @@ def panel_context(request, account, *, form=None) -> dict:
     return context
 
 
-def _render_panel(request, account, *, form=None, changed=False, error=None):
+def _render_panel(request, account, *, form=None, flash="", error=None):
     context = {
         **panel_context(request, account, form=form),
         "account": account,
+        "panel_flash": flash,
         "plan_error": error,
     }
     audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"panel": "plans"})
-    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
+    return render(request, PANEL_TEMPLATE, context)
 
 
-def _form_errors_message(form) -> str:
-    return " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
+@require_GET
+@requires(FieldGroup.BILLING)
+def plans_panel(request, pk):
+    """The panel on its own (the workspace loads it when opened, and after another panel acted)."""
+    account = account_get(user=request.user, account_id=pk)
+    return _render_panel(request, account)
 
 
 @require_POST
 @requires(FieldGroup.BILLING)
 def plan_create(request, pk):
     account = account_get(user=request.user, account_id=pk)
+
+    def perform(data):
+        services.plan_create(acting_user=request.user, account_id=account.pk, **form.service_arguments())
+
+    def render_panel(*, form, flash):
+        return _render_panel(request, account_get(user=request.user, account_id=pk), form=form, flash=flash)
+
     form = PlanCreateForm(request.POST)
-    created = False
-    if form.is_valid():
-        try:
-            services.plan_create(acting_user=request.user, account_id=account.pk, **form.service_arguments())
-            created = True
-        except ApplicationError as error:
-            error.add_to_form(form)
-    if request.htmx:
-        account.refresh_from_db(fields=["status", "patient_balance", "version"])
-        return _render_panel(request, account, form=None if created else form, changed=created)
-    if created:
-        messages.success(request, "Payment plan set up.")
-    else:
-        messages.error(request, _form_errors_message(form))
-    return redirect(reverse("account-detail", args=[account.pk]))
+    return panel_action(
+        request,
+        form=form,
+        perform=perform,
+        success="Payment plan set up.",
+        render_panel=render_panel,
+        redirect_to=reverse("account-detail", args=[account.pk]),
+        panel=PANEL_KEY,
+    )
 
 
-def _plan_action(request, pk, action):
-    """Run `action(plan)`; re-render the panel (htmx) or redirect."""
+def _plan_act(request, pk, *, form, perform, success: str):
+    """A plan action from the panel or the plan page: the panel re-renders (htmx, a refusal shown
+    on top of it); the plan page's own forms (`return_to=plan`) go back to the plan page."""
     plan = selectors.plan_get(user=request.user, plan_id=pk)
-    error = None
-    try:
-        action(plan)
-    except ApplicationError as refused:
-        error = refused.message
-    if request.htmx:
+
+    def render_panel(*, form, flash):
         account = account_get(user=request.user, account_id=plan.account_id)
-        return _render_panel(request, account, changed=error is None, error=error)
-    if error:
-        messages.error(request, error)
-    # The plan page's own forms say so; the panel's (without htmx) go back to the account page.
-    if request.POST.get("return_to") == "plan":
-        return redirect(reverse("plan-detail", args=[plan.pk]))
-    return redirect(reverse("account-detail", args=[plan.account_id]))
+        error = " ".join(form_error_messages(form)) if form is not None else None
+        return _render_panel(request, account, flash=flash, error=error)
+
+    back_to_plan = request.POST.get("return_to") == "plan"
+    return panel_action(
+        request,
+        form=form,
+        perform=lambda data: perform(plan, data),
+        success=success,
+        render_panel=render_panel,
+        redirect_to=reverse("plan-detail", args=[plan.pk])
+        if back_to_plan
+        else reverse("account-detail", args=[plan.account_id]),
+        panel=PANEL_KEY,
+    )
 
 
 @require_POST
 @requires(FieldGroup.BILLING)
 def plan_activate(request, pk):
-    return _plan_action(request, pk, lambda plan: services.plan_activate(acting_user=request.user, plan_id=plan.pk))
+    def perform(plan, data):
+        services.plan_activate(acting_user=request.user, plan_id=plan.pk)
+
+    return _plan_act(request, pk, form=forms.Form(request.POST), perform=perform, success="Payment plan started.")
 
 
 @require_POST
 @requires(FieldGroup.BILLING)
 def plan_cancel(request, pk):
-    form = PlanCancelForm(request.POST)
+    # A note the form refuses (too long) refuses the cancellation: the plan stays as it was.
+    def perform(plan, data):
+        services.plan_cancel(acting_user=request.user, plan_id=plan.pk, note=data["note"])
 
-    def cancel(plan):
-        # A note the form refuses (too long) refuses the cancellation: the plan stays as it was.
-        if not form.is_valid():
-            raise ApplicationError(_form_errors_message(form), field="note")
-        services.plan_cancel(acting_user=request.user, plan_id=plan.pk, note=form.cleaned_data["note"])
-
-    return _plan_action(request, pk, cancel)
+    return _plan_act(request, pk, form=PlanCancelForm(request.POST), perform=perform, success="Payment plan cancelled.")
 
 
 def _detail_context(plan, *, modify_form=None) -> dict:

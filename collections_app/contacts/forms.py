@@ -5,6 +5,7 @@ from django import forms
 
 from accounts.models import Transaction
 from accounts.money import MONEY
+from accounts.validators import CARD_NUMBER_REFUSED
 from collections_app.models import Contact, ContactConsent
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -57,6 +58,13 @@ class PaymentForm(forms.Form):
     )
     effective_on = forms.DateField(required=False, widget=DATE, label="Date received", help_text="Blank: today.")
     notes = forms.CharField(required=False, max_length=200)
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        if field in self.fields and str(error) == CARD_NUMBER_REFUSED:
+            # PCI DSS: a refused card number is not echoed back into the page.
+            self.data = self.data.copy()
+            self.data[self.add_prefix(field)] = ""
 
 
 class FollowUpForm(forms.Form):

@@ -6,14 +6,12 @@ re-render the panel (errors beside their fields, a short success note) and, on s
 to the account page with the outcome as a message.
 """
 
-from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
-from accounts.validators import CARD_NUMBER_REFUSED
 from collections_app.contacts import services
 from collections_app.contacts.compliance import ATTORNEY_REPRESENTED, contact_decision, patient_time_zone
 from collections_app.contacts.forms import (
@@ -29,9 +27,9 @@ from collections_app.contacts.selectors import PANEL_RECENT_CONTACTS, consent_li
 from collections_app.models import Contact
 from core.access import FieldGroup, can_see, requires
 from core.audit import audit_read
-from core.errors import ApplicationError
-from core.panels import panel_response
+from core.panels import panel_action
 
+PANEL_KEY = "contacts"
 PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
 
 FORMS = {
@@ -72,7 +70,7 @@ def panel_context(request, account, *, bound: dict | None = None, flash: str = "
         "contact_consents": list(consent_list(account=account)),
         "contact_recent": list(contact_list(account=account)[:PANEL_RECENT_CONTACTS]),
         "contact_can_override": can_see(request.user, FieldGroup.MANAGEMENT),
-        "contact_flash": flash,
+        "panel_flash": flash,
         "contact_local_now": now.astimezone(patient_time_zone(account)),
     }
     if represented:
@@ -97,49 +95,42 @@ def panel(request, pk):
     return render(request, PANEL_TEMPLATE, {"account": account, **panel_context(request, account)})
 
 
-def _act(request, pk, *, form_name: str, form_class, call, success: str):
-    """Parse the form, call the service, answer htmx with the panel or redirect."""
+def _act(request, pk, *, form_name: str, form_class, perform, success: str):
+    """Parse the form, call the service, answer htmx with the panel or redirect (core.panels)."""
     account = account_get(user=request.user, account_id=pk)
-    form = form_class(request.POST)
-    ok = False
-    if form.is_valid():
-        try:
-            call(account, form.cleaned_data)
-        except ApplicationError as error:
-            error.add_to_form(form)
-            if error.field in form.fields and error.message == CARD_NUMBER_REFUSED:
-                # PCI DSS: the refused card number is not echoed back into the page.
-                form.data = form.data.copy()
-                form.data[form.add_prefix(error.field)] = ""
-        else:
-            ok = True
-    if not request.htmx:
-        if ok:
-            messages.success(request, success)
-        else:
-            for errors in form.errors.values():
-                for message in errors:
-                    messages.error(request, message)
-        return redirect(reverse("account-detail", args=[account.pk]))
-    account = account_get(user=request.user, account_id=pk)  # fresh flags, follow-up and version
-    context = panel_context(request, account, bound={} if ok else {form_name: form}, flash=success if ok else "")
-    return panel_response(request, PANEL_TEMPLATE, {"account": account, **context}, changed=ok)
+
+    def render_panel(*, form, flash):
+        fresh = account_get(user=request.user, account_id=pk)  # fresh flags, follow-up and version
+        context = panel_context(request, fresh, bound={form_name: form} if form else {}, flash=flash)
+        return render(request, PANEL_TEMPLATE, {"account": fresh, **context})
+
+    return panel_action(
+        request,
+        form=form_class(request.POST),
+        perform=lambda data: perform(account, data),
+        success=success,
+        render_panel=render_panel,
+        redirect_to=reverse("account-detail", args=[account.pk]),
+        panel=PANEL_KEY,
+    )
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def contact_log(request, pk):
-    def call(account, data):
+    def perform(account, data):
         arguments = ContactLogForm.service_arguments(data)
         services.contact_log(acting_user=request.user, account_id=account.pk, **arguments)
 
-    return _act(request, pk, form_name="contact_form", form_class=ContactLogForm, call=call, success="Contact logged.")
+    return _act(
+        request, pk, form_name="contact_form", form_class=ContactLogForm, perform=perform, success="Contact logged."
+    )
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def payment_record(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.payment_record(
             acting_user=request.user,
             account_id=account.pk,
@@ -150,33 +141,40 @@ def payment_record(request, pk):
             effective_on=data["effective_on"],
         )
 
-    return _act(request, pk, form_name="payment_form", form_class=PaymentForm, call=call, success="Payment posted.")
+    return _act(
+        request, pk, form_name="payment_form", form_class=PaymentForm, perform=perform, success="Payment posted."
+    )
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def follow_up_set(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.follow_up_set(acting_user=request.user, account_id=account.pk, follow_up_on=data["follow_up_on"])
 
     return _act(
-        request, pk, form_name="follow_up_form", form_class=FollowUpForm, call=call, success="Follow-up date saved."
+        request,
+        pk,
+        form_name="follow_up_form",
+        form_class=FollowUpForm,
+        perform=perform,
+        success="Follow-up date saved.",
     )
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def note_add(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.note_add(acting_user=request.user, account_id=account.pk, body=data["body"])
 
-    return _act(request, pk, form_name="note_form", form_class=NoteForm, call=call, success="Note added.")
+    return _act(request, pk, form_name="note_form", form_class=NoteForm, perform=perform, success="Note added.")
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def flags_set(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.flags_set(
             acting_user=request.user,
             account_id=account.pk,
@@ -188,13 +186,13 @@ def flags_set(request, pk):
             expected_version=data["version"],
         )
 
-    return _act(request, pk, form_name="flags_form", form_class=FlagsForm, call=call, success="Flags saved.")
+    return _act(request, pk, form_name="flags_form", form_class=FlagsForm, perform=perform, success="Flags saved.")
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def consent_record(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.consent_record(
             acting_user=request.user,
             account_id=account.pk,
@@ -203,17 +201,19 @@ def consent_record(request, pk):
             granted_how=data["granted_how"],
         )
 
-    return _act(request, pk, form_name="consent_form", form_class=ConsentForm, call=call, success="Consent recorded.")
+    return _act(
+        request, pk, form_name="consent_form", form_class=ConsentForm, perform=perform, success="Consent recorded."
+    )
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def consent_revoke(request, pk):
-    def call(account, data):
+    def perform(account, data):
         services.consent_revoke(
             acting_user=request.user, account_id=account.pk, channel=data["channel"], revoked_on=data["revoked_on"]
         )
 
     return _act(
-        request, pk, form_name="revoke_form", form_class=ConsentRevokeForm, call=call, success="Consent revoked."
+        request, pk, form_name="revoke_form", form_class=ConsentRevokeForm, perform=perform, success="Consent revoked."
     )

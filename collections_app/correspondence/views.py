@@ -1,8 +1,7 @@
 """The mail and inquiries panel of the account workspace and its htmx actions."""
 
-from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,9 +23,9 @@ from collections_app.correspondence.services import (
 )
 from core.access import FieldGroup, requires
 from core.audit import audit_read
-from core.errors import ApplicationError
-from core.panels import panel_response
+from core.panels import form_error_messages, panel_action
 
+PANEL_KEY = "correspondence"
 PANEL_TEMPLATE = "collections_app/correspondence/_panel.html"
 
 
@@ -55,25 +54,27 @@ def panel_context(request, account, *, forms: dict | None = None, row_errors: di
     return context
 
 
-def _respond(request, account, *, changed: bool, success: str = "", **overrides):
-    if not request.htmx:
-        if changed:
-            messages.success(request, success)
-        else:
-            for form in (overrides.get("forms") or {}).values():
-                for errors in form.errors.values():
-                    messages.error(request, " ".join(errors))
-            for errors in (overrides.get("row_errors") or {}).values():
-                messages.error(request, " ".join(errors))
-        return redirect(reverse("account-detail", args=[account.pk]))
-    if changed:
-        account = account_get(user=request.user, account_id=account.pk)
-    context = {**panel_context(request, account, **overrides), "account": account}
-    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
+def _act(request, account, *, form, perform, success: str, form_key: str = "", row: str = ""):
+    """One mail or inquiry action through core.panels.panel_action: a form's errors show on the form
+    (`form_key`), a row action's on its row (`row`)."""
 
+    def render_panel(*, form, flash):
+        fresh = account_get(user=request.user, account_id=account.pk)
+        overrides = {}
+        if form is not None:
+            overrides = {"row_errors": {row: form_error_messages(form)}} if row else {"forms": {form_key: form}}
+        context = {**panel_context(request, fresh, **overrides), "account": fresh, "panel_flash": flash}
+        return render(request, PANEL_TEMPLATE, context)
 
-def _form_errors(form) -> list[str]:
-    return [message for errors in form.errors.values() for message in errors]
+    return panel_action(
+        request,
+        form=form,
+        perform=perform,
+        success=success,
+        render_panel=render_panel,
+        redirect_to=reverse("account-detail", args=[account.pk]),
+        panel=PANEL_KEY,
+    )
 
 
 @requires(FieldGroup.BILLING)
@@ -93,30 +94,27 @@ def correspondence_panel(request, pk):
 @require_POST
 def returned_mail_record_view(request, pk):
     account = account_get(user=request.user, account_id=pk)
+
+    def perform(data):
+        returned_mail_record(acting_user=request.user, account_id=account.pk, **data)
+
     form = ReturnedMailForm(request.POST)
-    if form.is_valid():
-        try:
-            returned_mail_record(acting_user=request.user, account_id=account.pk, **form.cleaned_data)
-        except ApplicationError as error:
-            error.add_to_form(form)
-        else:
-            return _respond(request, account, changed=True, success="Returned mail recorded; mailings stopped.")
-    return _respond(request, account, changed=False, forms={"returned_mail": form})
+    success = "Returned mail recorded; mailings stopped."
+    return _act(request, account, form=form, perform=perform, success=success, form_key="returned_mail")
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def address_correct_view(request, pk):
     account = account_get(user=request.user, account_id=pk)
+
+    def perform(data):
+        address_correct(acting_user=request.user, patient_id=account.patient_id, **data)
+
     form = AddressCorrectionForm(request.POST)
-    if form.is_valid():
-        try:
-            address_correct(acting_user=request.user, patient_id=account.patient_id, **form.cleaned_data)
-        except ApplicationError as error:
-            error.add_to_form(form)
-        else:
-            return _respond(request, account, changed=True, success="Address corrected; mailings resume.")
-    return _respond(request, account, changed=False, forms={"address": form})
+    return _act(
+        request, account, form=form, perform=perform, success="Address corrected; mailings resume.", form_key="address"
+    )
 
 
 @requires(FieldGroup.BILLING)
@@ -126,35 +124,24 @@ def returned_mail_resolve_view(request, pk, mail_pk):
     row = returned_mail_get(user=request.user, returned_mail_id=mail_pk)
     if row.patient_id != account.patient_id:
         raise Http404("No such returned mail on this account.")
+
+    def perform(data):
+        returned_mail_resolve(acting_user=request.user, returned_mail_id=row.pk, resolution=data["resolution"])
+
     form = ReturnedMailResolveForm(request.POST)
-    errors = []
-    if form.is_valid():
-        try:
-            returned_mail_resolve(
-                acting_user=request.user, returned_mail_id=row.pk, resolution=form.cleaned_data["resolution"]
-            )
-        except ApplicationError as error:
-            errors.append(error.message)
-        else:
-            return _respond(request, account, changed=True, success="Returned mail resolved.")
-    else:
-        errors = _form_errors(form)
-    return _respond(request, account, changed=False, row_errors={f"mail-{row.pk}": errors})
+    return _act(request, account, form=form, perform=perform, success="Returned mail resolved.", row=f"mail-{row.pk}")
 
 
 @requires(FieldGroup.BILLING)
 @require_POST
 def inquiry_open_view(request, pk):
     account = account_get(user=request.user, account_id=pk)
+
+    def perform(data):
+        inquiry_open(acting_user=request.user, account_id=account.pk, **data)
+
     form = InquiryOpenForm(request.POST)
-    if form.is_valid():
-        try:
-            inquiry_open(acting_user=request.user, account_id=account.pk, **form.cleaned_data)
-        except ApplicationError as error:
-            error.add_to_form(form)
-        else:
-            return _respond(request, account, changed=True, success="Inquiry logged.")
-    return _respond(request, account, changed=False, forms={"inquiry": form})
+    return _act(request, account, form=form, perform=perform, success="Inquiry logged.", form_key="inquiry")
 
 
 @requires(FieldGroup.BILLING)
@@ -164,15 +151,10 @@ def inquiry_respond_view(request, pk, inquiry_pk):
     inquiry = inquiry_get(user=request.user, inquiry_id=inquiry_pk)
     if inquiry.account_id != account.pk:
         raise Http404("No such inquiry on this account.")
+
+    def perform(data):
+        inquiry_respond(acting_user=request.user, inquiry_id=inquiry.pk, response=data["response"])
+
     form = InquiryRespondForm(request.POST)
-    errors = []
-    if form.is_valid():
-        try:
-            inquiry_respond(acting_user=request.user, inquiry_id=inquiry.pk, response=form.cleaned_data["response"])
-        except ApplicationError as error:
-            errors.append(error.message)
-        else:
-            return _respond(request, account, changed=True, success="Response recorded.")
-    else:
-        errors = _form_errors(form)
-    return _respond(request, account, changed=False, row_errors={f"inquiry-{inquiry.pk}": errors})
+    row = f"inquiry-{inquiry.pk}"
+    return _act(request, account, form=form, perform=perform, success="Response recorded.", row=row)

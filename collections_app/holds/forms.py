@@ -89,3 +89,8 @@ class LopStatusCheckForm(forms.Form):
     status = forms.ChoiceField(choices=AccountHold.LopStatus.choices, label="Case status")
     settlement_amount = forms.DecimalField(**MONEY, required=False)
     note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LopLetterAttachForm(forms.Form):
+    # The service says what is wrong with a missing or non-PDF letter.
+    lop_letter = forms.FileField(required=False, label="Letter of Protection (PDF)")

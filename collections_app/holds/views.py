@@ -1,21 +1,20 @@
 """The holds panel of the account workspace, its htmx actions, and the audited LOP letter view."""
 
-from django.contrib import messages
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
-from collections_app.holds.forms import HoldPlaceForm, HoldReleaseForm, LopStatusCheckForm
+from collections_app.holds.forms import HoldPlaceForm, HoldReleaseForm, LopLetterAttachForm, LopStatusCheckForm
 from collections_app.holds.selectors import account_holds_for_panel, hold_get
 from collections_app.holds.services import hold_place, hold_release, lop_letter_attach, lop_status_check
 from collections_app.models import AccountHold
 from core.access import FieldGroup, requires
 from core.audit import audit_read
-from core.errors import ApplicationError
-from core.panels import panel_response
+from core.panels import form_error_messages, panel_action
 
+PANEL_KEY = "holds"
 PANEL_TEMPLATE = "collections_app/holds/_panel.html"
 
 
@@ -34,17 +33,26 @@ def panel_context(request, account, *, place_form=None, form_errors=None) -> dic
     }
 
 
-def _panel_response(request, account, *, changed: bool, **context_overrides):
-    if not request.htmx:
-        if not changed:
-            for errors in (context_overrides.get("form_errors") or {}).values():
-                messages.error(request, " ".join(errors))
-            place_form = context_overrides.get("place_form")
-            if place_form is not None and place_form.errors:
-                messages.error(request, "The hold was not placed: " + " ".join(place_form.errors.get("__all__", [])))
-        return redirect(reverse("account-detail", args=[account.pk]))
-    context = {**panel_context(request, account, **context_overrides), "account": account}
-    return panel_response(request, PANEL_TEMPLATE, context, changed=changed)
+def _act(request, account, *, form, perform, success: str, row: str = ""):
+    """One hold action through core.panels.panel_action. A row action's errors show on its row."""
+
+    def render_panel(*, form, flash):
+        fresh = account_get(user=request.user, account_id=account.pk)
+        # A row action's errors show on the hold's row; the place-a-hold form shows its own.
+        errors = {"form_errors": {row: form_error_messages(form) if form else []}}
+        overrides = errors if row else {"place_form": form}
+        context = {**panel_context(request, fresh, **overrides), "account": fresh, "panel_flash": flash}
+        return render(request, PANEL_TEMPLATE, context)
+
+    return panel_action(
+        request,
+        form=form,
+        perform=perform,
+        success=success,
+        render_panel=render_panel,
+        redirect_to=reverse("account-detail", args=[account.pk]),
+        panel=PANEL_KEY,
+    )
 
 
 def _hold_of_account(request, account, hold_pk) -> AccountHold:
@@ -82,24 +90,18 @@ def hold_kind_fields(request, pk):
 def hold_place_view(request, pk):
     account = account_get(user=request.user, account_id=pk)
     form = HoldPlaceForm(request.POST, request.FILES)
-    if form.is_valid():
-        kind = form.cleaned_data["kind"]
-        try:
-            hold_place(
-                acting_user=request.user,
-                account_id=account.pk,
-                kind=kind,
-                lop_letter=form.cleaned_data.get("lop_letter") if kind == AccountHold.Kind.LOP else None,
-                **form.details(),
-            )
-        except ApplicationError as error:
-            error.add_to_form(form)
-        else:
-            if not request.htmx:
-                messages.success(request, "Hold placed.")
-            account = account_get(user=request.user, account_id=pk)
-            return _panel_response(request, account, changed=True)
-    return _panel_response(request, account, changed=False, place_form=form)
+
+    def perform(data):
+        kind = data["kind"]
+        hold_place(
+            acting_user=request.user,
+            account_id=account.pk,
+            kind=kind,
+            lop_letter=data.get("lop_letter") if kind == AccountHold.Kind.LOP else None,
+            **form.details(),
+        )
+
+    return _act(request, account, form=form, perform=perform, success="Hold placed.")
 
 
 @requires(FieldGroup.BILLING)
@@ -107,21 +109,12 @@ def hold_place_view(request, pk):
 def hold_release_view(request, pk, hold_pk):
     account = account_get(user=request.user, account_id=pk)
     hold = _hold_of_account(request, account, hold_pk)
+
+    def perform(data):
+        hold_release(acting_user=request.user, hold_id=hold.pk, reason=data["reason"])
+
     form = HoldReleaseForm(request.POST)
-    errors = []
-    if form.is_valid():
-        try:
-            hold_release(acting_user=request.user, hold_id=hold.pk, reason=form.cleaned_data["reason"])
-        except ApplicationError as error:
-            errors.append(error.message)
-        else:
-            if not request.htmx:
-                messages.success(request, "Hold released.")
-            account = account_get(user=request.user, account_id=pk)
-            return _panel_response(request, account, changed=True)
-    else:
-        errors.extend(message for field_errors in form.errors.values() for message in field_errors)
-    return _panel_response(request, account, changed=False, form_errors={f"release-{hold.pk}": errors})
+    return _act(request, account, form=form, perform=perform, success="Hold released.", row=f"release-{hold.pk}")
 
 
 @requires(FieldGroup.BILLING)
@@ -129,26 +122,18 @@ def hold_release_view(request, pk, hold_pk):
 def lop_status_check_view(request, pk, hold_pk):
     account = account_get(user=request.user, account_id=pk)
     hold = _hold_of_account(request, account, hold_pk)
+
+    def perform(data):
+        lop_status_check(
+            acting_user=request.user,
+            hold_id=hold.pk,
+            status=data["status"],
+            settlement_amount=data["settlement_amount"],
+            note=data["note"],
+        )
+
     form = LopStatusCheckForm(request.POST)
-    errors = []
-    if form.is_valid():
-        try:
-            lop_status_check(
-                acting_user=request.user,
-                hold_id=hold.pk,
-                status=form.cleaned_data["status"],
-                settlement_amount=form.cleaned_data["settlement_amount"],
-                note=form.cleaned_data["note"],
-            )
-        except ApplicationError as error:
-            errors.append(error.message)
-        else:
-            if not request.htmx:
-                messages.success(request, "Status check recorded.")
-            return _panel_response(request, account, changed=True)
-    else:
-        errors.extend(message for field_errors in form.errors.values() for message in field_errors)
-    return _panel_response(request, account, changed=False, form_errors={f"check-{hold.pk}": errors})
+    return _act(request, account, form=form, perform=perform, success="Status check recorded.", row=f"check-{hold.pk}")
 
 
 @requires(FieldGroup.BILLING)
@@ -156,16 +141,12 @@ def lop_status_check_view(request, pk, hold_pk):
 def lop_letter_attach_view(request, pk, hold_pk):
     account = account_get(user=request.user, account_id=pk)
     hold = _hold_of_account(request, account, hold_pk)
-    errors = []
-    try:
-        lop_letter_attach(acting_user=request.user, hold_id=hold.pk, lop_letter=request.FILES.get("lop_letter"))
-    except ApplicationError as error:
-        errors.append(error.message)
-    else:
-        if not request.htmx:
-            messages.success(request, "Letter attached.")
-        return _panel_response(request, account, changed=True)
-    return _panel_response(request, account, changed=False, form_errors={f"letter-{hold.pk}": errors})
+
+    def perform(data):
+        lop_letter_attach(acting_user=request.user, hold_id=hold.pk, lop_letter=data["lop_letter"])
+
+    form = LopLetterAttachForm(request.POST, request.FILES)
+    return _act(request, account, form=form, perform=perform, success="Letter attached.", row=f"letter-{hold.pk}")
 
 
 @requires(FieldGroup.BILLING)

@@ -11,6 +11,7 @@ from accounts.models import AddressHistory
 from collections_app.correspondence import services
 from collections_app.correspondence.selectors import timeline_events
 from collections_app.models import BillingInquiry, ReturnedMail
+from tests.pages import account_changed_by
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_record_returned_mail_by_htmx(client, medium, account):
         **HTMX,
     )
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "correspondence"
     assert "Bad address" in response.content.decode()
     assert ReturnedMail.objects.filter(account=account, resolved_at__isnull=True).count() == 1
 
@@ -80,7 +81,7 @@ def test_correct_address_by_htmx(client, medium, account):
         {"address_line1": "9 Oak Lane", "city": "Troy", "state": "NY", "postal_code": "12180"},
         **HTMX,
     )
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "correspondence"
     html = response.content.decode()
     assert "Bad address" not in html and "9 Oak Lane" in html
     assert AddressHistory.objects.filter(patient=account.patient, was_bad=True).exists()
@@ -102,7 +103,7 @@ def test_resolve_returned_mail(client, medium, account):
     response = client.post(
         reverse("returned-mail-resolve", args=[account.pk, row.pk]), {"resolution": "unable_to_locate"}, **HTMX
     )
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "correspondence"
     row.refresh_from_db()
     assert row.resolution == "unable_to_locate"
 
@@ -112,13 +113,13 @@ def test_open_and_answer_an_inquiry(client, medium, account):
     response = client.post(
         reverse("inquiry-open", args=[account.pk]), {"channel": "email", "question": "Is my claim paid?"}, **HTMX
     )
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "correspondence"
     row = BillingInquiry.objects.get()
     assert row.received_on == timezone.localdate() or row.received_on <= timezone.localdate()
     response = client.post(reverse("inquiry-respond", args=[account.pk, row.pk]), {"response": ""}, **HTMX)
     assert "HX-Trigger" not in response and "This field is required." in response.content.decode()
     response = client.post(reverse("inquiry-respond", args=[account.pk, row.pk]), {"response": "Yes, paid"}, **HTMX)
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "correspondence"
     row.refresh_from_db()
     assert row.response == "Yes, paid"
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from collections_app.holds import services
 from collections_app.models import AccountHold
 from core.models import AuditEvent
+from tests.pages import account_changed_by
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,7 @@ def test_place_hold_by_htmx_rerenders_the_panel_and_triggers_account_changed(cli
         **HTMX,
     )
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "holds"
     assert "25-10001" in response.content.decode()
     account.refresh_from_db()
     assert (account.status, account.hold_reason) == ("hold", "bankruptcy")
@@ -174,7 +175,7 @@ def test_release_needs_a_reason_and_restores_the_status(client, medium, account)
     assert "HX-Trigger" not in response
     assert "This field is required." in response.content.decode()
     response = client.post(url, {"reason": "Dispute answered in writing"}, **HTMX)
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "holds"
     account.refresh_from_db()
     assert account.status == "payment_plan"
 
@@ -184,7 +185,7 @@ def test_lop_status_check_from_the_panel(client, medium, account):
     client.force_login(medium)
     url = reverse("hold-status-check", args=[account.pk, hold.pk])
     response = client.post(url, {"status": "settled", "settlement_amount": "2500.00"}, **HTMX)
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "holds"
     hold.refresh_from_db()
     assert hold.lop_status == "settled" and str(hold.settlement_amount) == "2500.00"
 
@@ -325,7 +326,7 @@ def test_letter_can_be_attached_later_and_must_be_a_pdf(client, medium, account,
     assert not hold.lop_letter
     good = SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")
     response = client.post(url, {"lop_letter": good}, **HTMX)
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "holds"
     hold.refresh_from_db()
     assert (private_storage / hold.lop_letter.name).read_bytes() == PDF
 

@@ -11,6 +11,7 @@ from core.models import AuditEvent
 from payment_plans import selectors, services
 from payment_plans.models import PaymentPlan
 from payment_plans.views import panel_context
+from tests.pages import account_changed_by
 from tests.payment_plans.conftest import pay_and_apply
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -97,7 +98,7 @@ def test_panel_sets_up_a_plan_with_htmx_and_signals_the_timeline(client, medium,
         **HTMX,
     )
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "plans"
     body = response.content.decode()
     assert '<section id="panel-plans" class="panel"' in body
     assert "Active" in body and "4 installments of $50.00" in body
@@ -141,7 +142,7 @@ def test_activate_and_cancel_from_the_panel(client, medium, account):
     plan = services.plan_create(acting_user=medium, account_id=account.pk, installment_count=2)
     client = _login(client, medium)
     response = client.post(reverse("plan-activate", args=[plan.pk]), **HTMX)
-    assert response["HX-Trigger"] == "account-changed"
+    assert account_changed_by(response) == "plans"
     plan.refresh_from_db()
     assert plan.status == "active"
     client.post(reverse("plan-cancel", args=[plan.pk]), {"note": "Changed mind"}, **HTMX)
@@ -264,3 +265,16 @@ def test_the_service_refuses_a_too_long_cancel_note_too(medium, active_plan):
         services.plan_cancel(acting_user=medium, plan_id=active_plan.pk, note="x" * 301)
     active_plan.refresh_from_db()
     assert active_plan.status == PaymentPlan.Status.ACTIVE
+
+
+# --- The panel on its own ---------------------------------------------------------------------------
+
+
+def test_plans_panel_loads_alone_for_billing_tiers_only(client, medium, low, outsider, account, active_plan):
+    url = reverse("plans-panel", args=[account.pk])
+    response = _login(client, medium).get(url, **HTMX)
+    assert response.status_code == 200
+    assert 'id="panel-plans"' in response.content.decode() and "$50.00" in response.content.decode()
+    assert AuditEvent.objects.filter(user=medium, detail__panel="plans").exists()
+    assert _login(client, low).get(url, **HTMX).status_code == 403
+    assert _login(client, outsider).get(url, **HTMX).status_code == 404
