@@ -16,16 +16,20 @@ _POSTAL_CODE = re.compile(r"^\d{5}(-\d{4})?$")
 
 class AccountSearchForm(forms.Form):
     """What the search box sends. Anything typed is accepted (the selector classifies and bounds
-    it); only a practice or status outside the choices is an error."""
+    it); only a practice or status outside the choices is an error. The status filter is billing
+    information: the front desk's form has none."""
 
     q = forms.CharField(required=False, label="Search")
     practice = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Practice")
     status = forms.ChoiceField(required=False, label="Status")
 
-    def __init__(self, *args, practices=(), **kwargs):
+    def __init__(self, *args, practices=(), shows_billing: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practice"].choices = [("", "All practices"), *((p.pk, p.name) for p in practices)]
-        self.fields["status"].choices = [("", "Any status"), *PatientAccount.Status.choices]
+        if shows_billing:
+            self.fields["status"].choices = [("", "Any status"), *PatientAccount.Status.choices]
+        else:
+            del self.fields["status"]
 
     def has_criteria(self) -> bool:
         data = self.cleaned_data

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Collate, Upper
 from django.utils import timezone
 
 from accounts.aging import AccountAging, account_aging
-from accounts.models import Appointment, Patient, PatientAccount, Practice, Transaction
+from accounts.models import AccountAgingState, Appointment, Patient, PatientAccount, Practice, Transaction
 from accounts.money import ZERO
 from core.access import get_scoped_or_404, practices_for, scope_to_user
 from core.pagination import page_or_404
@@ -195,15 +195,61 @@ def account_aging_today(account: PatientAccount) -> AccountAging:
 
 
 def account_is_past_due(account: PatientAccount, aging: AccountAging | None = None) -> bool:
-    """Past due: a patient balance whose oldest open encounter is older than the grace period.
-
-    The flag is all a Low-tier user sees: never the amount.
-    """
+    """Past due: a patient balance whose oldest open encounter is older than the grace period."""
     if account.patient_balance <= 0:
         return False
     aging = aging or account_aging_today(account)
     oldest = aging.oldest_open_age_days
     return oldest is not None and oldest > account.practice.statement_grace_days
+
+
+# --- "See billing office": the one rule ----------------------------------------------------------
+#
+# The front desk sends a patient to the billing office only for a past-due balance that may be
+# collected now. Not while the account is on a payment plan (the patient is paying as agreed), on a
+# hold (a bankruptcy's automatic stay, probate for a deceased patient, a Letter of Protection, a
+# dispute), at an agency or closed, nor while an attorney represents the patient. The account's
+# status is the holds' and plans' summary, written in the same transaction as the hold or plan, so
+# the rule reads it with the account row. Schedule, account page and API all use these three.
+
+
+def collectible_now_q(prefix: str = "") -> Q:
+    """Accounts whose balance may be asked for now (prefix: the path to the account, e.g. "account__")."""
+    return Q(
+        **{
+            f"{prefix}status": PatientAccount.Status.ACTIVE,
+            f"{prefix}attorney_represented": False,
+            f"{prefix}patient_balance__gt": 0,
+            f"{prefix}patient__deceased_on__isnull": True,
+        }
+    )
+
+
+def account_is_collectible_now(account: PatientAccount) -> bool:
+    return (
+        account.status == PatientAccount.Status.ACTIVE
+        and not account.attorney_represented
+        and account.patient_balance > 0
+        and account.patient.deceased_on is None
+    )
+
+
+def account_sees_billing_office(account: PatientAccount, aging: AccountAging | None = None) -> bool:
+    """The flag on the account page and in the API: past due today and collectible now.
+
+    The flag is all a Low-tier user sees: never the amount.
+    """
+    return account_is_collectible_now(account) and account_is_past_due(account, aging)
+
+
+def see_billing_office_exists(patient_ref: str = "patient_id") -> Exists:
+    """The flag for the schedule: any account of the patient past due by last night's aging and
+    collectible now (a payment, a plan or a hold since then clears it at once)."""
+    return Exists(
+        AccountAgingState.objects.filter(account__patient_id=OuterRef(patient_ref), is_past_due=True).filter(
+            collectible_now_q("account__")
+        )
+    )
 
 
 def patient_upcoming_appointments(*, patient: Patient, days: int = 30) -> QuerySet:

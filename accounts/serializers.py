@@ -20,7 +20,7 @@ from accounts.models import (
     Transaction,
 )
 from accounts.money import MONEY
-from accounts.selectors import MAX_QUERY_LENGTH, account_is_past_due
+from accounts.selectors import MAX_QUERY_LENGTH, account_sees_billing_office
 from core.access import FieldGroup, can_see, practice_ids_for
 from core.api_support import FieldGroupSerializerMixin
 
@@ -251,7 +251,10 @@ class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
     patient = PatientSummarySerializer(read_only=True)
     guarantor = GuarantorSerializer(read_only=True)
     past_due = serializers.SerializerMethodField(
-        help_text="A patient balance is past the practice's grace period: 'see billing office'."
+        help_text=(
+            "'See billing office': a patient balance past the practice's grace period that may be collected "
+            "now (not on a payment plan or hold, at an agency, closed, or represented by an attorney)."
+        )
     )
     assigned_rep = serializers.SlugRelatedField(
         slug_field="username", read_only=True, help_text="Username of the rep working the account."
@@ -263,7 +266,7 @@ class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
         model = PatientAccount
 
     def get_past_due(self, account) -> bool:
-        return account_is_past_due(account, self.context["aging"])
+        return account_sees_billing_office(account, self.context["aging"])
 
     @extend_schema_field(AgingSerializer)
     def get_aging(self, account):

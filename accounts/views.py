@@ -40,18 +40,19 @@ def search(request):
     user = request.user
     # Search terms are PHI: they travel in a POST body, never in the URL (history, proxies, logs).
     data = request.POST if request.method == "POST" else None
-    form = AccountSearchForm(data, practices=practice_list(user=user))
+    shows_billing = can_see(user, FieldGroup.BILLING)
+    form = AccountSearchForm(data, practices=practice_list(user=user), shows_billing=shows_billing)
     page = None
     if form.is_bound and form.is_valid() and form.has_criteria():
         criteria = AccountSearch(
             query=form.cleaned_data["q"],
             practice_id=form.cleaned_data["practice"],
-            status=form.cleaned_data["status"],
+            status=form.cleaned_data.get("status", ""),
         )
         paginator = CappedPaginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE, cap=SEARCH_COUNT_CAP)
         page = page_or_404(paginator, data.get("page"))
         shown = [account.pk for account in page.object_list]
-        groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if can_see(user, FieldGroup.BILLING) else set())
+        groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if shows_billing else set())
         # One row per search: which accounts' names were listed, never what was typed.
         audit_record(
             user=user,

@@ -9,10 +9,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.models import AccountAgingState, Appointment, Patient, PatientAccount, Transaction
+from accounts.models import Appointment, Patient, PatientAccount, Transaction
+from accounts.selectors import see_billing_office_exists
 from collections_app.models import AccountHold
 from collections_app.workspace import panels
 from core.access import can_see, scope_to_user
@@ -250,16 +251,6 @@ def schedule_window(practices, *, day: date | None = None, days: int | None = No
     return ScheduleWindow(bounds, min(first_days, default=None), max(last_days, default=None))
 
 
-def past_due_patient_exists(patient_ref: str = "patient_id") -> Exists:
-    """Any account of the patient past due by last night's aging with a patient balance still owed
-    (a payment since then clears the flag at once)."""
-    return Exists(
-        AccountAgingState.objects.filter(
-            account__patient_id=OuterRef(patient_ref), is_past_due=True, account__patient_balance__gt=0
-        )
-    )
-
-
 def schedule_appointments(*, user, window: ScheduleWindow) -> QuerySet:
     """Appointments in the window, in the user's practices, each with `see_billing_office` and the
     patient's first account (`account_id`) for the link: one query, no amounts selected."""
@@ -289,6 +280,6 @@ def schedule_appointments(*, user, window: ScheduleWindow) -> QuerySet:
             "patient__date_of_birth",
             "patient__medical_record_number",
         )
-        .annotate(see_billing_office=past_due_patient_exists(), account_id=Subquery(first_account))
+        .annotate(see_billing_office=see_billing_office_exists(), account_id=Subquery(first_account))
         .order_by("starts_at", "id")
     )

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.selectors import (
     account_aging_today,
     account_get,
-    account_is_past_due,
+    account_sees_billing_office,
     aging_open_encounters,
     ledger_page_with_balances,
     patient_upcoming_appointments,
@@ -104,7 +104,7 @@ def account_page(request, pk):
         "account": account,
         "patient": patient,
         "guarantor": account.guarantor,
-        "past_due": account_is_past_due(account, aging),
+        "past_due": account_sees_billing_office(account, aging),
         "practice_today": aging.as_of,
         "hold_reason_label": hold_reason_label(account.hold_reason),
         "appointments": list(patient_upcoming_appointments(patient=patient)),
