@@ -13,7 +13,9 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET
 
 from accounts.selectors import (
     account_aging_today,
@@ -48,26 +50,27 @@ OPEN_ENCOUNTERS_SHOWN = 50
 
 
 @dataclass(frozen=True)
-class RenderedPanel:
+class PanelSlot:
+    """A panel's place on the account page. The first response carries only the slot; the panel
+    loads by htmx when the rep opens it (the first panel opens by itself)."""
+
     key: str
     title: str
-    html: SafeString
+    url: str
+    opens_itself: bool
 
 
 def _render_fragment(request, template: str, context: dict) -> SafeString:
     return mark_safe(render_to_string(template, context, request=request))  # noqa: S308 - rendered by Django's engine
 
 
-def workspace_panels(request, account) -> list[RenderedPanel]:
-    """The panels this user's tier may see, in registry order; the others' queries never run."""
-    rendered = []
-    for panel in panels.PANELS:
-        if not can_see(request.user, panel.field_group):
-            continue
-        context = panel.context(request, account) or {}
-        context = {**context, "account": account, "key": panel.key, "panel_title": panel.title}
-        rendered.append(RenderedPanel(panel.key, panel.title, _render_fragment(request, panel.template, context)))
-    return rendered
+def workspace_panels(request, account) -> list[PanelSlot]:
+    """The panels this user's tier may see, in registry order; none of their queries run here."""
+    visible = [panel for panel in panels.PANELS if can_see(request.user, panel.field_group)]
+    return [
+        PanelSlot(panel.key, panel.title, reverse(panel.url_name, args=[account.pk]), opens_itself=index == 0)
+        for index, panel in enumerate(visible)
+    ]
 
 
 def claim_bar(request, account) -> SafeString:
@@ -78,23 +81,12 @@ def claim_bar(request, account) -> SafeString:
     return _render_fragment(request, CLAIM_BAR_TEMPLATE, {**context, "account": account})
 
 
-def workspace_context(request, account) -> dict:
-    """What the billing tiers see on the account page beyond balances and the ledger."""
-    return {
-        "flags": account_flags(account),
-        "guarantor_accounts": guarantor_other_accounts(user=request.user, account=account),
-        "claim_bar": claim_bar(request, account),
-        "panels": workspace_panels(request, account),
-        "timeline_page_size": TIMELINE_PAGE_SIZE,
-    }
-
-
-@requires(FieldGroup.DEMOGRAPHICS)
-def account_page(request, pk):
-    """The account page: demographics, appointments and the past-due flag for every tier; balances,
-    aging, the ledger and the rep's workspace (flags, claim bar, action panels) from Medium up."""
+def account_figures_context(request, account) -> tuple[dict, set]:
+    """What the account page shows of the account itself: header, cards, the "See billing office"
+    flag and, for the billing tiers, balances, aging, open encounters and the ledger's first page.
+    The page renders it first; after an action the refresh re-renders exactly this. Returns the
+    context and the field groups it showed (for the audit row)."""
     user = request.user
-    account = account_get(user=user, account_id=pk)
     patient = account.patient
     aging = account_aging_today(account)
     shows_billing = can_see(user, FieldGroup.BILLING)
@@ -107,7 +99,6 @@ def account_page(request, pk):
         "past_due": account_sees_billing_office(account, aging),
         "practice_today": aging.as_of,
         "hold_reason_label": hold_reason_label(account.hold_reason),
-        "appointments": list(patient_upcoming_appointments(patient=patient)),
         "shows_billing": shows_billing,
         "shows_identifiers": shows_identifiers,
     }
@@ -125,15 +116,45 @@ def account_page(request, pk):
                 "open_encounters": open_encounters[:OPEN_ENCOUNTERS_SHOWN],
                 "open_encounter_count": len(open_encounters),
                 "ledger": ledger_page_with_balances(account=account, raw_page=1),
+                "flags": account_flags(account),
+                "guarantor_accounts": guarantor_other_accounts(user=user, account=account),
             }
         )
-        # The rep's workspace: header flags, the queue's claim bar, the action panels (each runs
-        # its own queries only for tiers that may see it); the timeline loads by htmx afterwards.
-        context.update(workspace_context(request, account))
     if shows_identifiers:
         groups.add(FieldGroup.DIRECTOR)
-    audit_read(user=user, obj=account, field_groups=groups)
+    return context, groups
+
+
+@requires(FieldGroup.DEMOGRAPHICS)
+def account_page(request, pk):
+    """The account page: demographics, appointments and the past-due flag for every tier; balances,
+    aging, the ledger and the rep's workspace (flags, claim bar, action panels) from Medium up.
+    The first response is the account, its balances and its ledger; the panels and the activity
+    timeline load by htmx afterwards."""
+    account = account_get(user=request.user, account_id=pk)
+    context, groups = account_figures_context(request, account)
+    context["appointments"] = list(patient_upcoming_appointments(patient=account.patient))
+    if context["shows_billing"]:
+        context.update(
+            {
+                "claim_bar": claim_bar(request, account),
+                "panels": workspace_panels(request, account),
+                "timeline_page_size": TIMELINE_PAGE_SIZE,
+            }
+        )
+    audit_read(user=request.user, obj=account, field_groups=groups)
     return render(request, "collections_app/workspace/account_page.html", context)
+
+
+@requires(FieldGroup.BILLING)
+@require_GET
+def account_refresh(request, pk):
+    """After an action changed the account (`account-changed`): the header, cards, flag, balances,
+    aging and ledger re-rendered from the server, each swapped into its place (htmx out of band)."""
+    account = account_get(user=request.user, account_id=pk)
+    context, groups = account_figures_context(request, account)
+    audit_read(user=request.user, obj=account, field_groups=groups, detail={"refresh": "figures"})
+    return render(request, "collections_app/workspace/_account_refresh.html", {**context, "oob": True})
 
 
 def _offset(raw) -> int:

@@ -100,6 +100,53 @@
     if (event.target.closest && event.target.closest("[data-hotkey-help]")) showHotkeys();
   });
 
+  // The account workspace's action panels load when the rep opens them; the ones this rep opened
+  // open again on the next account (kept in this browser only: panel names, never PHI).
+  var OPEN_PANELS = "workspace-open-panels";
+
+  function openPanelKeys() {
+    try { return JSON.parse(window.localStorage.getItem(OPEN_PANELS) || "[]"); } catch (e) { return []; }
+  }
+
+  function openPanel(slot) {
+    if (!slot || !window.htmx) return;
+    window.htmx.trigger(slot, "panel-open");
+    var keys = openPanelKeys();
+    if (keys.indexOf(slot.dataset.panel) === -1) {
+      keys.push(slot.dataset.panel);
+      try { window.localStorage.setItem(OPEN_PANELS, JSON.stringify(keys)); } catch (e) { /* private mode */ }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-panel-open]");
+    if (button) openPanel(button.closest(".panel-slot"));
+  });
+
+  function reopenPanels() {
+    openPanelKeys().forEach(function (key) {
+      var slot = document.querySelector('.panel-slot[data-panel="' + key + '"]');
+      if (slot && window.htmx) window.htmx.trigger(slot, "panel-open");
+    });
+  }
+
+  // After htmx has wired the page (it does so on DOMContentLoaded).
+  window.addEventListener("load", reopenPanels);
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var slot = event.detail.target && event.detail.target.closest && event.detail.target.closest(".panel-slot");
+    if (slot) slot.dataset.loaded = "1";
+  });
+
+  // A panel's action changed the account (HX-Trigger: {"account-changed": {"panel": key}}): the
+  // other panels the rep has open fetch themselves again; the acting one has already re-rendered.
+  document.body.addEventListener("account-changed", function (event) {
+    var acting = event.detail && event.detail.panel;
+    document.querySelectorAll(".panel-slot[data-loaded]").forEach(function (slot) {
+      if (slot.dataset.panel !== acting && window.htmx) window.htmx.trigger(slot, "panel-refresh");
+    });
+  });
+
   // When the idle timeout ends the session, an htmx request is redirected to the sign-in page:
   // go there as a whole page instead of swapping the sign-in form into a table.
   document.addEventListener("htmx:beforeSwap", function (event) {

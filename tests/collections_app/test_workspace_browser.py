@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from accounts import services as ledger
 from accounts.models import AccountAgingState, Transaction
+from accounts.selectors import practice_today
 from tests.browser.conftest import _fresh_content_type_caches, browser, new_page  # noqa: F401
 from tests.factories import PASSWORD, AppointmentFactory
 
@@ -69,3 +70,38 @@ def test_front_desk_sees_the_schedule_flag_without_amounts(sqlite_flushable, liv
     expect(desk.get_by_test_id("see-billing-office")).to_have_text("See billing office")
     assert "$" not in desk.content()
     desk.screenshot(path="/tmp/schedule-low.png", full_page=True)
+
+
+def test_a_payment_shows_everywhere_on_the_page_without_a_reload(
+    sqlite_flushable,
+    live_server,
+    new_page,  # noqa: F811
+    account,
+    medium,
+):
+    base = live_server.url
+    rep = new_page()
+    sign_in(rep, base, "medium")
+    rep.goto(f"{base}/accounts/{account.pk}/")
+    balances = rep.get_by_test_id("balances")
+    expect(balances).to_contain_text("$200.00")
+    # The plan panel is opened by the rep (it loads then) and follows the payment too.
+    rep.locator('.panel-slot[data-panel="plans"] [data-panel-open]').click()
+    plan_total = rep.locator('#panel-plans input[name$="total"]')
+    expect(plan_total).to_have_value("200.00")
+    panel = rep.locator("#panel-contacts")
+    panel.get_by_text("Record a payment").click()
+    panel.locator("#id_payment-amount").fill("75.00")
+    panel.locator("#id_payment-method").select_option("cash")
+    panel.get_by_role("button", name="Post payment").click()
+    expect(panel).to_contain_text("Payment posted.")
+    expect(balances).to_contain_text("$125.00")  # tiles
+    expect(rep.locator("#account-figures table.aging")).to_contain_text("$125.00")  # aging total
+    expect(rep.locator("#ledger")).to_contain_text("75.00")  # the new ledger row
+    expect(rep.locator("#account-side")).to_contain_text(practice_today(account.practice).strftime("%m/%d/%Y"))
+    expect(rep.locator("#timeline")).to_contain_text("Patient payment")
+    expect(plan_total).to_have_value("125.00")  # the other open panel followed
+    rep.screenshot(path="/tmp/workspace-after-payment.png", full_page=True)
+    # Opened once, the plan panel opens by itself on the next account page.
+    rep.reload()
+    expect(rep.locator('#panel-plans input[name$="total"]')).to_have_value("125.00")

@@ -19,17 +19,6 @@ from core.models import AuditEvent
 from tests.factories import PatientAccountFactory
 
 BALANCE_DIGITS = ("200.00", "120.00", "80.00")
-panel_calls = []
-
-
-def fake_panel_context(request, account):
-    panel_calls.append(("billing", account.pk))
-    return {"greeting": "Ready to post a payment"}
-
-
-def fake_manager_panel_context(request, account):
-    panel_calls.append(("management", account.pk))
-    return {"greeting": "Approve write-offs"}
 
 
 def fake_claim_bar_context(request, account):
@@ -57,18 +46,11 @@ def fake_templates(settings, tmp_path):
 
 
 @pytest.fixture
-def fake_panels(monkeypatch, fake_templates):
-    panel_calls.clear()
+def fake_panels(monkeypatch):
+    """Two panels of fake areas, served by real panel pages; the second for managers only."""
     registry = (
-        Panel("fake", "Fake actions", "fake/_panel.html", fake_panel_context, None),
-        Panel(
-            "approvals",
-            "Approvals",
-            "fake/_panel.html",
-            fake_manager_panel_context,
-            None,
-            field_group=FieldGroup.MANAGEMENT,
-        ),
+        Panel("fake", "Fake actions", "contacts-panel", None),
+        Panel("approvals", "Approvals", "holds-panel", None, field_group=FieldGroup.MANAGEMENT),
     )
     monkeypatch.setattr(panels, "PANELS", registry)
     return registry
@@ -92,29 +74,40 @@ def open_page(client, user, account):
 # --- panels ------------------------------------------------------------------------------------------
 
 
-def test_rep_sees_each_panel_in_its_own_root_element_with_only_its_context(client, account, medium, fake_panels):
-    response = open_page(client, medium, account)
-    html = response.content.decode()
-    assert '<section id="panel-fake" class="panel"><h2>Fake actions</h2>' in html
-    assert f'<p class="greeting">Ready to post a payment on {account.account_number}</p>' in html
-    assert "<p>billing tier</p>" in html and "<p>medium</p>" in html
-    assert '<p class="leak"></p>' in html  # the page's balances are not the panel's context
-    assert panel_calls == [("billing", account.pk)]
+def slot(html: str, key: str) -> str:
+    """The opening tag of a panel's slot on the page."""
+    start = html.index(f'data-panel="{key}"')
+    return html[html.rindex("<div", 0, start) : html.index(">", start)]
 
 
-def test_panel_of_a_higher_field_group_runs_only_for_tiers_that_see_it(client, account, medium, manager, fake_panels):
-    assert "panel-approvals" not in open_page(client, medium, account).content.decode()
-    assert ("management", account.pk) not in panel_calls
-    panel_calls.clear()
+def test_the_first_response_holds_a_slot_per_panel_each_loading_from_its_own_page(
+    client, account, manager, fake_panels
+):
     html = open_page(client, manager, account).content.decode()
-    assert '<section id="panel-approvals" class="panel"><h2>Approvals</h2>' in html
-    assert panel_calls == [("billing", account.pk), ("management", account.pk)]
+    first, second = slot(html, "fake"), slot(html, "approvals")
+    assert f'hx-get="{reverse("contacts-panel", args=[account.pk])}"' in first
+    assert 'hx-trigger="load, panel-open once' in first  # the first panel opens by itself
+    assert f'hx-get="{reverse("holds-panel", args=[account.pk])}"' in second
+    assert 'hx-trigger="panel-open once' in second  # the others when the rep opens them
+    assert "Fake actions" in html and "Approvals" in html and "data-panel-open" in html
+    assert "Log a contact" not in html and "Place a hold" not in html  # no panel's forms yet
+
+
+def test_a_loaded_panel_refreshes_when_another_panel_changed_the_account(client, account, medium, fake_panels):
+    tag = slot(open_page(client, medium, account).content.decode(), "fake")
+    assert "panel-refresh" in tag  # app.js sends it to the loaded panels but the one that acted
+
+
+def test_panel_of_a_higher_field_group_is_only_offered_to_tiers_that_see_it(
+    client, account, medium, manager, fake_panels
+):
+    assert 'data-panel="approvals"' not in open_page(client, medium, account).content.decode()
+    assert 'data-panel="approvals"' in open_page(client, manager, account).content.decode()
 
 
 def test_front_desk_gets_no_panels_no_timeline_and_no_amounts(client, account, low, fake_panels):
     html = open_page(client, low, account).content.decode()
-    assert panel_calls == []
-    assert "panel-fake" not in html
+    assert "panel-fake" not in html and "data-panel=" not in html
     assert "account-timeline" not in html and reverse("account-timeline", args=[account.pk]) not in html
     assert "workspace-actions" not in html
     assert "See billing office" in html
@@ -196,9 +189,8 @@ def test_page_opens_without_a_claim_bar_when_the_queue_has_none(client, account,
 # --- access ------------------------------------------------------------------------------------------
 
 
-def test_another_practices_user_gets_not_found_and_no_panel_runs(client, account, outsider, fake_panels):
+def test_another_practices_user_gets_not_found(client, account, outsider, fake_panels):
     assert open_page(client, outsider, account).status_code == 404
-    assert panel_calls == []
 
 
 def test_opening_the_workspace_is_one_audited_read(client, account, medium, fake_panels):
@@ -239,3 +231,50 @@ def test_workspace_shell_queries_do_not_grow_with_holds_or_family_accounts(clien
         )
     PatientAccountFactory.create_batch(4, practice=account.practice, guarantor=account.guarantor)
     assert _queries(client, detail_url(account)) == plain
+
+
+# --- the refresh after an action -------------------------------------------------------------------
+
+
+def refresh_url(account):
+    return reverse("account-refresh", args=[account.pk])
+
+
+def test_after_a_payment_the_refresh_brings_the_new_balance_aging_ledger_and_card(client, account, medium):
+    from collections_app.contacts.services import payment_record
+
+    client.force_login(medium)
+    payment_record(acting_user=medium, account_id=account.pk, amount="75.00", method="cash", reference="", notes="")
+    response = client.get(refresh_url(account), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for part in ("account-head", "past-due-slot", "account-side", "account-figures"):
+        assert f'id="{part}" hx-swap-oob="true"' in html, part
+    assert "$125.00" in html  # $200 owed, $75 paid
+    assert "Patient payment" in html and "75.00" in html  # the ledger's new row
+    assert timezone.localdate().strftime("%m/%d/%Y") in html  # the account card's last payment
+    audit = AuditEvent.objects.filter(user=medium, detail__refresh="figures").get()
+    assert audit.field_group == "billing,demographics,past_due_flag"
+
+
+def test_refresh_is_for_the_billing_tiers_of_the_account_practice(client, account, low, outsider):
+    client.force_login(low)
+    assert client.get(refresh_url(account)).status_code == 403
+    client.force_login(outsider)
+    assert client.get(refresh_url(account)).status_code == 404
+
+
+def test_refresh_queries_are_bounded(client, account, medium, django_assert_max_num_queries):
+    client.force_login(medium)
+    client.get(refresh_url(account))
+    # session, user, scope, account, aging (2), ledger count + page, holds, guarantor's accounts, audit
+    with django_assert_max_num_queries(11):
+        client.get(refresh_url(account))
+
+
+def test_the_first_response_runs_no_panel_queries(client, account, medium, django_assert_max_num_queries):
+    """With the real panels: the account, balances, aging and ledger only (the panels load after)."""
+    client.force_login(medium)
+    client.get(detail_url(account))
+    with django_assert_max_num_queries(13):
+        client.get(detail_url(account))

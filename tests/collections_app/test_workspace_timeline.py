@@ -39,23 +39,12 @@ def fake_manager_events(account):
     return [TimelineEvent(when=timezone.now(), kind="approval", title="Write-off approved")]
 
 
-def unused_context(request, account):
-    return {}
-
-
 @pytest.fixture
 def fake_panels(monkeypatch):
     registry = (
-        Panel("fake", "Fake", "unused.html", unused_context, fake_timeline_events),
-        Panel(
-            "approvals",
-            "Approvals",
-            "unused.html",
-            unused_context,
-            fake_manager_events,
-            field_group=FieldGroup.MANAGEMENT,
-        ),
-        Panel("quiet", "No timeline", "unused.html", unused_context, None),
+        Panel("fake", "Fake", "contacts-panel", fake_timeline_events),
+        Panel("approvals", "Approvals", "holds-panel", fake_manager_events, field_group=FieldGroup.MANAGEMENT),
+        Panel("quiet", "No timeline", "correspondence-panel", None),
     )
     monkeypatch.setattr(panels, "PANELS", registry)
 
