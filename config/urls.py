@@ -1,7 +1,13 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from config.health import healthz
+
+# Browsers ask for /favicon.ico whatever the page says; public, and it holds no PHI.
+favicon = RedirectView.as_view(url=static("favicon.svg"), permanent=True)
+favicon.public = True
 
 # Each layer's pages (README, "Project layout"): core's sign-in, accounts' patient record and ledger,
 # payment plans, the work of collecting, and the reports.
@@ -14,4 +20,5 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),  # Directors only: core.admin_site.DirectorAdminSite
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
 ]

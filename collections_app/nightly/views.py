@@ -4,6 +4,8 @@ Job runs are global (one row per job and date, over all practices) and hold coun
 so the page needs the management tier and no practice scoping.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.db import transaction
@@ -12,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from collections_app.models import JobRun
+from collections_app.nightly.runner import run_dates
+from collections_app.tasks import run_nightly_chain
 from core.access import FieldGroup, requires
 from core.audit import audit_record
 from core.models import AuditEvent
@@ -19,7 +23,12 @@ from core.nightly import registered_jobs
 from core.pagination import CappedPaginator, page_number
 
 RUNS_PAGE_SIZE = 50
-MESSAGE_RUN_QUEUED = "Tonight's jobs are queued. Jobs already done for the date are skipped."
+MESSAGE_RUN_QUEUED = "{count} of tonight's {total} jobs queued for {date}; their progress shows below. {done}"
+MESSAGE_RUN_DONE_ALREADY = "Already done for the day"
+MESSAGE_NOTHING_TO_RUN = (
+    "Nothing to run: all {total} of tonight's jobs already ran for {date}. Each job runs once a day; the "
+    "next run is for {next_date}."
+)
 
 
 class RunFilterForm(forms.Form):
@@ -59,16 +68,32 @@ def run_progress(request, pk: int):
 @require_POST
 @requires(FieldGroup.MANAGEMENT)
 def run_now(request):
-    from collections_app.tasks import run_nightly_chain
-
+    """Queue tonight's jobs, saying which will run and which already ran for the date."""
+    run_date, _ = run_dates(as_of=None)
+    registry = registered_jobs()
+    jobs = [job.name for job in registry]
+    label = {job.name: job.description or job.name for job in registry}
+    done = set(
+        JobRun.objects.filter(as_of=run_date, job__in=jobs, status=JobRun.Status.SUCCEEDED).values_list(
+            "job", flat=True
+        )
+    )
+    day = run_date.strftime("%m/%d/%Y")
+    if len(done) == len(jobs):
+        next_day = (run_date + timedelta(days=1)).strftime("%m/%d/%Y")
+        messages.info(request, MESSAGE_NOTHING_TO_RUN.format(total=len(jobs), date=day, next_date=next_day))
+        return redirect("jobs")
     with transaction.atomic():
         audit_record(
             user=request.user,
             action=AuditEvent.Action.CREATE,
             object_type="collections_app.jobrun",
             field_group=FieldGroup.MANAGEMENT,
-            detail={"action": "run_nightly_now"},
+            detail={"action": "run_nightly_now", "as_of": run_date.isoformat(), "already_done": sorted(done)},
         )
         transaction.on_commit(lambda: run_nightly_chain.delay())
-    messages.success(request, MESSAGE_RUN_QUEUED)
+    skipped = f"{MESSAGE_RUN_DONE_ALREADY}: {'; '.join(label[job] for job in jobs if job in done)}." if done else ""
+    messages.success(
+        request, MESSAGE_RUN_QUEUED.format(count=len(jobs) - len(done), total=len(jobs), date=day, done=skipped).strip()
+    )
     return redirect("jobs")

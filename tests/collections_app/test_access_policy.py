@@ -88,10 +88,9 @@ def test_every_url_declares_its_tier_or_is_marked_public():
         elif declared_field_group(callback) is None:
             undeclared.append(f"{route} ({name})")
     assert undeclared == [], f"views without a declared field group: {undeclared}"
-    # Public views are few and known: login, logout, token, health, static.
-    assert all(any(word in route for word in ("login", "logout", "token", "healthz", "static")) for route in public), (
-        public
-    )
+    # Public views are few and known: login, logout, token, health, static, the site icon.
+    known = ("login", "logout", "token", "healthz", "static", "favicon")
+    assert all(any(word in route for word in known) for route in public), public
 
 
 def test_anonymous_requests_never_get_phi(client, account):
@@ -106,3 +105,8 @@ def test_anonymous_requests_never_get_phi(client, account):
             continue
         response = client.get(path)
         assert response.status_code in refused, f"{path} answered {response.status_code} to an anonymous visitor"
+
+
+def test_the_site_icon_is_found(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")

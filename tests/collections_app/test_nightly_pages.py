@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from collections_app.models import JobRun
 from core.models import AuditEvent
+from core.nightly import registered_jobs
 
 DAY = date(2026, 11, 26)
 
@@ -152,3 +153,38 @@ def test_api_refuses_bad_filters(client, manager, runs):
     response = client.get(reverse("api-job-runs"), {"status": "exploded", "as_of": "yesterday"})
     assert response.status_code == 400
     assert set(response.json()) >= {"status", "as_of"}
+
+
+def _succeeded(job: str, as_of):
+    now = timezone.now()
+    return JobRun.objects.create(job=job, as_of=as_of, status=JobRun.Status.SUCCEEDED, started_at=now, finished_at=now)
+
+
+def test_run_now_says_what_will_run_and_what_already_ran(client, manager, practice):
+    from collections_app.nightly.runner import run_dates
+
+    run_date, _ = run_dates(as_of=None)
+    _succeeded("aging_snapshot", run_date)
+    client.force_login(manager)
+    with mock.patch("collections_app.tasks.run_nightly_chain.delay"):
+        response = client.post(reverse("jobs-run-now"), follow=True)
+    text = response.content.decode()
+    total = len(registered_jobs())
+    assert f"{total - 1} of tonight&#x27;s {total} jobs queued for {run_date:%m/%d/%Y}" in text
+    assert "Already done for the day: Aging snapshot" in text
+
+
+def test_run_now_when_everything_ran_says_so_and_queues_nothing(client, manager, practice):
+    from collections_app.nightly.runner import run_dates
+
+    run_date, _ = run_dates(as_of=None)
+    for job in registered_jobs():
+        _succeeded(job.name, run_date)
+    client.force_login(manager)
+    with mock.patch("collections_app.tasks.run_nightly_chain.delay") as delay:
+        response = client.post(reverse("jobs-run-now"), follow=True)
+    delay.assert_not_called()
+    assert (
+        f"Nothing to run: all {len(registered_jobs())} of tonight&#x27;s jobs already ran" in response.content.decode()
+    )
+    assert not AuditEvent.objects.filter(detail__action="run_nightly_now").exists()
