@@ -83,6 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts_transaction": (
         "id", "encounter_id", "reverses_id", "account_id", "kind", "patient_amount", "insurance_amount",
         "effective_on", "posted_at", "posted_by_id", "payment_method", "reference", "write_off_reason", "memo",
+        "idempotency_key",
     ),
     "accounts_appointment": (
         "id", "practice_id", "patient_id", "starts_at", "provider", "location", "reason", "status",
@@ -950,7 +951,7 @@ class DemoGenerator:
                 ids[i], encounter_id, None if reverses is None else ids[reverses],
                 join((
                     account, kind, money(p_cents), money(i_cents), self._day(when), self._timestamp(when, rnd), null,
-                    method, reference, "", memo,
+                    method, reference, "", memo, "",
                 )),
             ))  # fmt: skip
         return patient_cents, insurance_cents

@@ -43,6 +43,12 @@ class Practice(models.Model):
     writeoff_limit_management = models.DecimalField(
         **MONEY, default=Decimal("500.00"), help_text="Managers approve up to this; Directors above."
     )
+    overpayment_limit = models.DecimalField(
+        **MONEY,
+        default=Decimal("500.00"),
+        help_text="The most a payment may exceed the patient balance, and only when the rep confirms why "
+        "(a prepayment for a scheduled visit, say). The credit is refunded or applied later.",
+    )
     # Reg F (12 CFR 1006.14(b)(2)): 7 attempts in 7 days is the safe harbour; some states are
     # stricter (Massachusetts 940 CMR 7.04: 2 in 7 days), so the cap is per practice.
     call_cap_count = models.PositiveIntegerField(default=7)
@@ -385,6 +391,11 @@ class Transaction(models.Model):
     )
     write_off_reason = models.CharField(max_length=30, blank=True)
     memo = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The key a form or an API call (Idempotency-Key header) sent: a replay answers with this row.",
+    )
 
     class Meta:
         ordering = ["effective_on", "id"]
@@ -401,6 +412,11 @@ class Transaction(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["account", "reference"], condition=~Q(reference=""), name="transaction_reference_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="transaction_idempotency_key_unique",
             ),
         ]
 

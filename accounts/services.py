@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from accounts.events import ledger_posted
@@ -44,9 +45,13 @@ MESSAGE_TRANSFER_UNBALANCED = "A transfer to patient responsibility moves the sa
 MESSAGE_NEEDS_METHOD = "Choose how the payment was made."
 MESSAGE_NEEDS_REASON = "A write-off needs a reason."
 MESSAGE_REFERENCE_REUSED = "Reference {reference} was already used on this account for a different posting."
+MESSAGE_KEY_REUSED = "This form was already sent with a different amount. Reload the account to see what was posted."
+IDEMPOTENCY_KEY_MAX_LENGTH = 80
+MESSAGE_KEY_TOO_LONG = f"The idempotency key may have at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."
 MESSAGE_ALREADY_REVERSED = "This transaction has already been reversed."
 MESSAGE_CANNOT_REVERSE_REVERSAL = "A reversal cannot be reversed; post the transaction again instead."
 MESSAGE_STALE = "Someone else changed this record while you were editing. Reload and try again."
+MESSAGE_ACCOUNT_STALE = "Someone else changed this account while you were editing. Reload and try again."
 
 
 def _check_direction(kind: str, balance: str, amount: Decimal, rule: str) -> None:
@@ -61,26 +66,64 @@ def _check_direction(kind: str, balance: str, amount: Decimal, rule: str) -> Non
         )
 
 
-def _lock_account(account_id: int) -> PatientAccount:
-    # The row lock serialises postings to one account, so the stored balances move by exactly the
-    # sum of the rows written under it (SQLite: IMMEDIATE transactions serialise all writers).
-    return PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
+def account_lock(
+    *,
+    account_id: int,
+    expected_version: int | None = None,
+    related: tuple[str, ...] = (),
+    bump: bool = True,
+) -> PatientAccount:
+    """Lock one account for a change: every service that changes an account, or adds to what its
+    page shows (a posting, a contact, a hold, a plan, an inquiry), starts here, in its transaction.
+
+    The row lock serialises changes to one account: postings move the stored balances by exactly
+    the rows written under it, two reps' calls are counted against the cap one after the other, two
+    holds agree on the status before them (SQLite: IMMEDIATE transactions serialise all writers).
+    Locks are taken account first, then the plan, patient or hold rows, everywhere (no deadlock).
+
+    A form drawn at `expected_version` is refused if the account changed since. Then `version` goes
+    up by one and `updated_at` moves to now, in the database and on the returned account, so the
+    version changes once per change and `updated_at` says when the account last changed; a refusal
+    raised later rolls this back with the rest of the transaction. `bump=False` locks only: the
+    ledger bumps with its balance update (so a replayed posting changes nothing), and a plan
+    re-applying payments runs inside the posting that bumped. `related` joins more than the practice.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("account_lock() must be called inside transaction.atomic().")
+    # of=("self",): the practice, patient and guarantor rows joined in are read, not locked.
+    account = (
+        PatientAccount.objects.select_for_update(of=("self",)).select_related("practice", *related).get(pk=account_id)
+    )
+    if expected_version is not None and account.version != expected_version:
+        raise ApplicationError(MESSAGE_ACCOUNT_STALE)
+    if bump:
+        _mark_changed(account)
+    return account
+
+
+def _mark_changed(account: PatientAccount, **changes) -> None:
+    """Version +1 and updated_at now, with any `changes` (values or F expressions), in one UPDATE."""
+    now = timezone.now()
+    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1, updated_at=now, **changes)
+    account.version += 1
+    account.updated_at = now
 
 
 def _apply_to_balances(account: PatientAccount, rows: list[Transaction]) -> None:
+    # The version moves here, with the balances, once per posting (the ledger locks with bump=False
+    # so that a replayed posting leaves the account as it was).
     patient_delta = sum((row.patient_amount for row in rows), ZERO)
     insurance_delta = sum((row.insurance_amount for row in rows), ZERO)
     changes = {
         "patient_balance": F("patient_balance") + patient_delta,
         "insurance_balance": F("insurance_balance") + insurance_delta,
-        "version": F("version") + 1,
     }
     paid_on = [row.effective_on for row in rows if row.kind in PATIENT_PAYMENT_KINDS]
     if paid_on:
         latest = max(paid_on)
         if account.last_patient_payment_on is None or latest > account.last_patient_payment_on:
             changes["last_patient_payment_on"] = latest
-    PatientAccount.objects.filter(pk=account.pk).update(**changes)
+    _mark_changed(account, **changes)
 
 
 @transaction.atomic
@@ -97,11 +140,14 @@ def transaction_post(
     reference: str = "",
     memo: str = "",
     write_off_reason: str = "",
+    idempotency_key: str = "",
 ) -> Transaction:
     """Post one ledger row and move the stored balances with it.
 
-    Posting again with the same `reference` on the same account returns the first row (imports and
-    retried requests are idempotent); the same reference with different amounts is refused.
+    Posting again with the same `reference`, or the same `idempotency_key` (a form's token, an API
+    call's Idempotency-Key header), on the same account returns the first row, marked
+    `replayed = True`: imports, double submits and retried requests post once. The same reference or
+    key with different amounts is refused.
     """
     if kind not in POSTING_RULES:
         raise ApplicationError("Choose a transaction type that can be posted.", field="kind")
@@ -122,20 +168,33 @@ def transaction_post(
     refuse_card_numbers("reference", reference)
     refuse_card_numbers("memo", memo)
 
-    account = _lock_account(account_id)
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
+
+    # The lock serialises postings to the account: a concurrent replay waits here, then finds the row.
+    # No bump yet: a replay changes nothing; _apply_to_balances bumps with the balances.
+    account = account_lock(account_id=account_id, bump=False)
     if encounter_id is not None and not account.encounters.filter(pk=encounter_id).exists():
         raise ApplicationError(MESSAGE_ENCOUNTER_ELSEWHERE, field="encounter")
-    if reference:
-        existing = Transaction.objects.filter(account=account, reference=reference).first()
-        if existing is not None:
-            same = (
-                existing.kind == kind
-                and existing.patient_amount == patient_amount
-                and existing.insurance_amount == insurance_amount
-            )
-            if same:
-                return existing
-            raise ApplicationError(MESSAGE_REFERENCE_REUSED.format(reference=reference), field="reference")
+    for field, value, message in (
+        ("idempotency_key", idempotency_key, MESSAGE_KEY_REUSED),
+        ("reference", reference, MESSAGE_REFERENCE_REUSED.format(reference=reference)),
+    ):
+        if not value:
+            continue
+        existing = Transaction.objects.filter(account=account, **{field: value}).first()
+        if existing is None:
+            continue
+        same = (
+            existing.kind == kind
+            and existing.patient_amount == patient_amount
+            and existing.insurance_amount == insurance_amount
+        )
+        if not same:
+            raise ApplicationError(message, field=field)
+        existing.replayed = True
+        return existing
 
     now = timezone.now()
     row = Transaction.objects.create(
@@ -151,7 +210,9 @@ def transaction_post(
         reference=reference,
         memo=memo,
         write_off_reason=write_off_reason,
+        idempotency_key=idempotency_key,
     )
+    row.replayed = False
     _apply_to_balances(account, [row])
     audit_record(
         user=acting_user,
@@ -175,7 +236,7 @@ def transaction_reverse(
         raise ApplicationError("Say why the transaction is reversed.", field="reason")
     refuse_card_numbers("reason", reason)
     account_id = Transaction.objects.values_list("account_id", flat=True).get(pk=transaction_id)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id, bump=False)
     original = Transaction.objects.get(pk=transaction_id)
     if original.kind == Kind.REVERSAL:
         raise ApplicationError(MESSAGE_CANNOT_REVERSE_REVERSAL)

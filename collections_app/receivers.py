@@ -1,4 +1,6 @@
-"""The work queue follows the ledger: after a posting or reversal the account's queue items are
+"""What collections does when the layers below announce something.
+
+The work queue follows the ledger: after a posting or reversal the account's queue items are
 re-evaluated where the posting can change them (a payment clears "past due", a reversed payment
 brings it back).
 
@@ -14,8 +16,13 @@ from django.dispatch import receiver
 
 from accounts.events import ledger_posted
 from accounts.models import PatientAccount, Transaction
-from collections_app.models import WorkItem
+from accounts.selectors import practice_today
+from collections_app.models import PromiseToPay, WorkItem
 from collections_app.queues.services import queue_refresh_account
+from core.access import FieldGroup
+from core.audit import audit_record
+from core.models import AuditEvent
+from payment_plans.events import plan_started
 
 
 def posting_can_change_queue(*, posting: Transaction, account_id: int) -> bool:
@@ -32,3 +39,25 @@ def posting_can_change_queue(*, posting: Transaction, account_id: int) -> bool:
 def queue_follows_ledger(sender, *, posting: Transaction, account_id: int, **kwargs) -> None:
     if posting_can_change_queue(posting=posting, account_id=account_id):
         queue_refresh_account(account_id=account_id)
+
+
+@receiver(plan_started, dispatch_uid="collections_app.plan_supersedes_promises")
+def plan_supersedes_promises(sender, *, plan, acting_user, **kwargs) -> None:
+    """A payment plan the patient agreed to replaces the open promises to pay on the account: one
+    arrangement at a time, so the promise check never calls a patient who is paying the plan."""
+    today = practice_today(plan.account.practice)
+    promises = list(PromiseToPay.objects.filter(account_id=plan.account_id, status=PromiseToPay.Status.OPEN))
+    if not promises:
+        return
+    PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
+        status=PromiseToPay.Status.CANCELLED, resolved_on=today
+    )
+    for promise in promises:
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=promise,
+            field_group=FieldGroup.BILLING,
+            detail={"account_id": plan.account_id, "status": "cancelled", "superseded_by_plan": plan.pk},
+        )
+    queue_refresh_account(account_id=plan.account_id)

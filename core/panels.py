@@ -57,7 +57,7 @@ def panel_action(
     *,
     form: forms.Form,
     perform: Callable[[dict], object],
-    success: str,
+    success: str | Callable[[object], str],
     render_panel: Callable[..., HttpResponse],
     redirect_to: str,
     panel: str,
@@ -65,7 +65,8 @@ def panel_action(
     """The one shape of a panel action.
 
     `perform(cleaned_data)` calls the service; a refusal (ApplicationError) lands on the form beside
-    its field, and bad input changes nothing. With htmx, `render_panel(form=..., flash=...)` answers:
+    its field, and bad input changes nothing. `success` is the note shown after it, or a function of
+    what `perform` returned (a replayed payment says so). With htmx, `render_panel(form=..., flash=...)` answers:
     on success with no bound form and the success note, else with the bound form and its errors;
     a success also announces `ACCOUNT_CHANGED`. Without htmx the outcome becomes a message and the
     browser goes to `redirect_to`.
@@ -73,11 +74,12 @@ def panel_action(
     done = False
     if form.is_valid():
         try:
-            perform(form.cleaned_data)
+            result = perform(form.cleaned_data)
         except ApplicationError as refused:
             refused.add_to_form(form)
         else:
             done = True
+            success = success(result) if callable(success) else success
     if not request.htmx:
         if done:
             messages.success(request, success)

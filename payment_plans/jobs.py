@@ -115,8 +115,9 @@ def plan_lapse_default(context: JobContext) -> dict[str, int]:
             now=now,
         )
         # Back to the normal dunning cadence (an account on hold keeps its hold).
+        # Set-based, like the plan moves: one UPDATE, version and updated_at moved as account_lock does.
         PatientAccount.objects.filter(pk__in=accounts, status=PatientAccount.Status.PAYMENT_PLAN).update(
-            status=PatientAccount.Status.ACTIVE, version=F("version") + 1
+            status=PatientAccount.Status.ACTIVE, version=F("version") + 1, updated_at=now
         )
         counts["defaulted"] += len(accounts)
 

@@ -13,18 +13,19 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice, Transaction
 from accounts.money import CENT, ZERO, to_money
 from accounts.selectors import practice_today
+from accounts.services import account_lock
 from accounts.validators import refuse_card_numbers
 from core.access import FieldGroup
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from payment_plans import schedule as plan_schedule
+from payment_plans.events import plan_started
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 
 Status = PaymentPlan.Status
@@ -72,8 +73,6 @@ MESSAGE_START_IN_PAST = "The first installment cannot be due before today."
 MESSAGE_AUTOPAY_NEEDS_TOKEN = "Autopay needs the payment processor's token reference."
 MESSAGE_NOTHING_TO_RESCHEDULE = "Nothing is left to reschedule: every installment is paid."
 MESSAGE_CANNOT_MODIFY = "A {current} plan cannot be modified."
-
-PLAN_OBJECT = "payment_plans.paymentplan"
 
 
 @dataclass(frozen=True)
@@ -162,26 +161,23 @@ def minimum_down_payment(practice: Practice, total: Decimal) -> Decimal:
 # --- Locking and the status machine --------------------------------------------------------------
 
 
-def _lock(plan_id: int) -> tuple[PatientAccount, PaymentPlan]:
+def _lock(plan_id: int, *, bump: bool = True) -> tuple[PatientAccount, PaymentPlan]:
     # Account first, then plan: the ledger locks the account row to post, so payment application
     # and postings to one account are serialised in the same order everywhere (no deadlock).
     account_id = PaymentPlan.objects.values_list("account_id", flat=True).get(pk=plan_id)
-    account = PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
+    account = account_lock(account_id=account_id, bump=bump)
     plan = PaymentPlan.objects.select_for_update().get(pk=plan_id)
     return account, plan
 
 
 def _sync_account_status(plan: PaymentPlan) -> None:
-    """On a plan while it runs; back to the normal cadence when it ends. A hold is left alone."""
+    """On a plan while it runs; back to the normal cadence when it ends. A hold is left alone.
+    The account is locked, and its version moved, by the service that moved the plan."""
     accounts = PatientAccount.objects.filter(pk=plan.account_id)
     if plan.status in PaymentPlan.RUNNING_STATUSES:
-        accounts.filter(status=PatientAccount.Status.ACTIVE).update(
-            status=PatientAccount.Status.PAYMENT_PLAN, version=F("version") + 1
-        )
+        accounts.filter(status=PatientAccount.Status.ACTIVE).update(status=PatientAccount.Status.PAYMENT_PLAN)
     else:
-        accounts.filter(status=PatientAccount.Status.PAYMENT_PLAN).update(
-            status=PatientAccount.Status.ACTIVE, version=F("version") + 1
-        )
+        accounts.filter(status=PatientAccount.Status.PAYMENT_PLAN).update(status=PatientAccount.Status.ACTIVE)
 
 
 def _transition(
@@ -218,6 +214,8 @@ def _transition(
         field_group=FieldGroup.BILLING,
         detail={"account_id": plan.account_id, "from": previous, "to": target, "reason": reason},
     )
+    if target == Status.ACTIVE and previous == Status.PROPOSED:
+        plan_started.send(sender=PaymentPlan, plan=plan, acting_user=acting_user)
     return True
 
 
@@ -302,7 +300,9 @@ def plan_payment_received(*, account_id: int, acting_user=None) -> None:
     )
     if plan_id is None:
         return
-    account, plan = _lock(plan_id)
+    # bump=False: this runs inside the posting (accounts.services.transaction_post), which locked
+    # the account and moved its version once for everything the posting changes.
+    account, plan = _lock(plan_id, bump=False)
     _apply_and_reconcile(acting_user=acting_user, plan=plan, account=account)
 
 
@@ -361,7 +361,7 @@ def plan_create(
     if autopay and not autopay_token:
         raise ApplicationError(MESSAGE_AUTOPAY_NEEDS_TOKEN, field="autopay_token")
 
-    account = PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
+    account = account_lock(account_id=account_id)
     practice = account.practice
     if account.status in (PatientAccount.Status.AGENCY, PatientAccount.Status.CLOSED):
         raise ApplicationError(MESSAGE_ACCOUNT_NOT_WORKABLE.format(status=account.get_status_display().lower()))
@@ -469,33 +469,6 @@ def plan_cancel(*, acting_user, plan_id: int, note: str = "") -> PaymentPlan:
     account, plan = _lock(plan_id)
     _transition(
         acting_user=acting_user, plan=plan, account=account, target=Status.CANCELLED, reason=Reason.CANCELLED, note=note
-    )
-    return plan
-
-
-@transaction.atomic
-def plan_mark_lapsed(*, acting_user=None, plan_id: int) -> PaymentPlan:
-    account, plan = _lock(plan_id)
-    _transition(
-        acting_user=acting_user, plan=plan, account=account, target=Status.LAPSED, reason=Reason.INSTALLMENT_MISSED
-    )
-    return plan
-
-
-@transaction.atomic
-def plan_mark_defaulted(*, acting_user=None, plan_id: int) -> PaymentPlan:
-    account, plan = _lock(plan_id)
-    _transition(
-        acting_user=acting_user, plan=plan, account=account, target=Status.DEFAULTED, reason=Reason.MISSED_COUNT_REACHED
-    )
-    return plan
-
-
-@transaction.atomic
-def plan_complete(*, acting_user=None, plan_id: int) -> PaymentPlan:
-    account, plan = _lock(plan_id)
-    _transition(
-        acting_user=acting_user, plan=plan, account=account, target=Status.COMPLETED, reason=Reason.PAID_IN_FULL
     )
     return plan
 

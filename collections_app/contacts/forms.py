@@ -1,6 +1,8 @@
 """The contact panel's forms. Each has its own prefix so one panel can hold them all; the services
 check the rules (the forms only parse)."""
 
+import uuid
+
 from django import forms
 
 from accounts.models import Transaction
@@ -58,6 +60,23 @@ class PaymentForm(forms.Form):
     )
     effective_on = forms.DateField(required=False, widget=DATE, label="Date received", help_text="Blank: today.")
     notes = forms.CharField(required=False, max_length=200)
+    confirm_overpayment = forms.BooleanField(required=False, label="The patient is paying more than the balance")
+    overpayment_reason = forms.CharField(required=False, max_length=150, label="Why")
+    # One token per rendered form: sent twice (a double click, a resend), it posts one payment.
+    idempotency_key = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    @property
+    def asks_about_overpayment(self) -> bool:
+        """Show the confirmation only once the amount was above the balance (or it was ticked)."""
+        return bool(
+            self.is_bound
+            and (self.errors.get("confirm_overpayment") or self.data.get(self.add_prefix("confirm_overpayment")))
+        )
 
     def add_error(self, field, error):
         super().add_error(field, error)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import PatientAccount, Transaction
 from accounts.money import MONEY, ZERO, to_money
 from accounts.selectors import practice_today
-from accounts.services import transaction_post
+from accounts.services import account_lock, transaction_post
 from accounts.validators import refuse_card_numbers
 from collections_app.contacts.compliance import (
     CONVERSATION_PARTIES,
@@ -30,6 +30,7 @@ from core.access import FieldGroup, can_see
 from core.audit import audit_job_changes, audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from payment_plans.models import PaymentPlan
 
 MESSAGE_REFUSED = "Not allowed now: {explanation}."
 MESSAGE_REFUSED_NEXT = "Not allowed now: {explanation}. Next allowed {when}."
@@ -49,13 +50,24 @@ MESSAGE_DUE_TOO_FAR = "A promise to pay is due within {days} days; for longer, s
 MESSAGE_METHOD = "Choose how the payment was made: cash, check, card or money order."
 MESSAGE_CARD_NEEDS_REFERENCE = "A card payment needs the payment processor's reference."
 MESSAGE_PAYMENT_DATE_FUTURE = "A payment cannot be dated in the future."
+MESSAGE_OVERPAYMENT = (
+    "This payment is {excess} more than the patient balance of {balance}. To take it anyway, confirm the "
+    "overpayment and say why: the account will carry a credit."
+)
+MESSAGE_OVERPAYMENT_CONFIRM = "Confirm the overpayment to post it."
+MESSAGE_OVERPAYMENT_REASON = "Say why the patient is paying more than the balance."
+MESSAGE_OVERPAYMENT_LIMIT = (
+    "A payment of {amount} is more than this practice allows on a balance of {balance}: a payment may exceed "
+    "the balance by at most {limit}."
+)
+MESSAGE_PROMISE_OVER_BALANCE = "A promise cannot be for more than the patient balance of {balance}."
+MESSAGE_PROMISE_ON_PLAN = "The patient is on a payment plan: the plan's installments are the promise."
 MESSAGE_FOLLOW_UP_PAST = "Choose a follow-up date after today."
 MESSAGE_FOLLOW_UP_TOO_FAR = "Choose a follow-up date within a year."
 MESSAGE_NOTE_EMPTY = "Write the note."
 MESSAGE_NOTE_TOO_LONG = "A note is at most {limit} characters."
 MESSAGE_CEASE_DATE_FUTURE = "The cease-communication date cannot be in the future."
 MESSAGE_ATTORNEY_NAME = "Enter the attorney's name."
-MESSAGE_STALE = "Someone else changed this account while you were editing. Reload and try again."
 MESSAGE_CONSENT_CHANNEL = "Choose texts or autodialed calls."
 MESSAGE_CONSENT_DATE_FUTURE = "Consent cannot be dated in the future."
 MESSAGE_CONSENT_EXISTS = "Consent to {label} is already on record."
@@ -90,15 +102,6 @@ SPOKEN_OUTCOMES = frozenset(
         Contact.Outcome.DECEASED_REPORTED,
     }
 )
-ACCOUNT = "accounts.patientaccount"
-
-
-def _lock_account(account_id: int) -> PatientAccount:
-    # The row lock serialises contact attempts on one account: two reps logging calls at once are
-    # counted against the cap one after the other.
-    # of=("self",): the practice, patient and guarantor rows joined in are read, not locked.
-    related = PatientAccount.objects.select_related("practice", "patient", "guarantor")
-    return related.select_for_update(of=("self",)).get(pk=account_id)
 
 
 def _money(value, field: str) -> Decimal:
@@ -113,13 +116,6 @@ def _money(value, field: str) -> Decimal:
     if amount >= Decimal("10000000000"):
         raise ApplicationError(MESSAGE_AMOUNT_INVALID, field=field)
     return amount
-
-
-def _bump_version(account: PatientAccount, **changes) -> None:
-    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1, **changes)
-    for name, value in changes.items():
-        setattr(account, name, value)
-    account.version += 1
 
 
 # --- Contact log ---------------------------------------------------------------------------------
@@ -163,7 +159,9 @@ def contact_log(
         raise ApplicationError(MESSAGE_OVERRIDE_TIER, field="override_reason")
     autodialed = bool(autodialed) and channel == Contact.Channel.OUTBOUND_CALL
 
-    account = _lock_account(account_id)
+    # The account lock serialises contact attempts: two reps logging calls at once are counted
+    # against the cap one after the other. The compliance rules read the patient and guarantor.
+    account = account_lock(account_id=account_id, related=("patient", "guarantor"))
     overridden: list[str] = []
     if channel in OUTBOUND_CHANNELS:
         decision = contact_decision(
@@ -258,7 +256,7 @@ def _refusal_message(decision, account) -> str:
 @transaction.atomic
 def promise_create(*, acting_user, account_id: int, amount, due_on: date | None) -> PromiseToPay:
     """A promise to pay `amount` by `due_on` (practice-local dates; due today or within 90 days)."""
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     return _promise_create(acting_user=acting_user, account=account, amount=amount, due_on=due_on)
 
 
@@ -273,6 +271,11 @@ def _promise_create(
         raise ApplicationError(MESSAGE_DUE_PAST, field=due_field)
     if due_on > today + timedelta(days=PROMISE_MAX_DAYS):
         raise ApplicationError(MESSAGE_DUE_TOO_FAR.format(days=PROMISE_MAX_DAYS), field=due_field)
+    if amount > account.patient_balance:
+        balance = _dollars(max(account.patient_balance, ZERO))
+        raise ApplicationError(MESSAGE_PROMISE_OVER_BALANCE.format(balance=balance), field=amount_field)
+    if PaymentPlan.objects.filter(account=account, status__in=PaymentPlan.RUNNING_STATUSES).exists():
+        raise ApplicationError(MESSAGE_PROMISE_ON_PLAN, field=amount_field)
     promise = PromiseToPay.objects.create(
         account=account,
         practice_id=account.practice_id,
@@ -367,6 +370,7 @@ def promise_check(*, as_of_by_practice: dict[int, date]) -> dict[str, int]:
 
 
 @transaction.atomic
+@transaction.atomic
 def payment_record(
     *,
     acting_user,
@@ -376,24 +380,43 @@ def payment_record(
     reference: str = "",
     notes: str = "",
     effective_on: date | None = None,
+    idempotency_key: str = "",
+    confirm_overpayment: bool = False,
+    overpayment_reason: str = "",
 ) -> Transaction:
     """A payment taken by a rep (cash, check, card through the processor, money order), posted to
-    the ledger as a patient payment. Card numbers are never recorded: the processor's reference is."""
+    the ledger as a patient payment. Card numbers are never recorded: the processor's reference is.
+
+    The form's token (or the API's Idempotency-Key) makes a double submit post once: the replay
+    answers with the first row (`row.replayed`). A payment above the patient balance is refused
+    unless the rep confirms it with a reason, and never by more than the practice's limit.
+    """
     amount = _money(amount, "amount")
     if method not in PAYMENT_METHODS:
         raise ApplicationError(MESSAGE_METHOD, field="method")
     reference = (reference or "").strip()
     notes = (notes or "").strip()
+    overpayment_reason = (overpayment_reason or "").strip()
     # PCI DSS 3.2.1 / 3.4: a card number typed into any free-text field is refused, not stored.
     refuse_card_numbers("reference", reference)
     refuse_card_numbers("notes", notes)
+    refuse_card_numbers("overpayment_reason", overpayment_reason)
     if method == Transaction.PaymentMethod.CARD and not reference:
         raise ApplicationError(MESSAGE_CARD_NEEDS_REFERENCE, field="reference")
-    account = PatientAccount.objects.select_related("practice").get(pk=account_id)
+    # Locked first: the balance the overpayment check reads is the one the payment posts against.
+    # bump=False: transaction_post moves the version with the balances (a replay leaves it alone).
+    account = account_lock(account_id=account_id, bump=False)
     today = practice_today(account.practice)
     if effective_on is not None and effective_on > today:
         raise ApplicationError(MESSAGE_PAYMENT_DATE_FUTURE, field="effective_on")
-    row = transaction_post(
+    replay = bool(idempotency_key) and account.transactions.filter(idempotency_key=idempotency_key).exists()
+    memo = notes
+    if not replay:
+        excess = amount - max(account.patient_balance, ZERO)
+        if excess > 0:
+            _check_overpayment(account, amount, excess, confirmed=confirm_overpayment, reason=overpayment_reason)
+            memo = f"{notes} · Overpayment: {overpayment_reason}" if notes else f"Overpayment: {overpayment_reason}"
+    return transaction_post(
         acting_user=acting_user,
         account_id=account_id,
         kind=Transaction.Kind.PATIENT_PAYMENT,
@@ -401,10 +424,32 @@ def payment_record(
         effective_on=effective_on or today,
         payment_method=method,
         reference=reference,
-        memo=notes[:200],
+        memo=memo[:200],
+        idempotency_key=idempotency_key,
     )
     # The plan and the queue follow the posting (accounts.events.ledger_posted).
-    return row
+
+
+def _check_overpayment(account, amount, excess, *, confirmed: bool, reason: str) -> None:
+    limit = account.practice.overpayment_limit
+    balance = max(account.patient_balance, ZERO)
+    if excess > limit:
+        raise ApplicationError(
+            MESSAGE_OVERPAYMENT_LIMIT.format(amount=_dollars(amount), balance=_dollars(balance), limit=_dollars(limit)),
+            field="amount",
+        )
+    if not confirmed:
+        raise ApplicationError(
+            MESSAGE_OVERPAYMENT.format(excess=_dollars(excess), balance=_dollars(balance)),
+            field="amount",
+            extra={"confirm_overpayment": [MESSAGE_OVERPAYMENT_CONFIRM]},
+        )
+    if not reason:
+        raise ApplicationError(MESSAGE_OVERPAYMENT_REASON, field="overpayment_reason")
+
+
+def _dollars(amount) -> str:
+    return f"${amount:,.2f}"
 
 
 # --- Follow-up, notes ----------------------------------------------------------------------------
@@ -413,7 +458,7 @@ def payment_record(
 @transaction.atomic
 def follow_up_set(*, acting_user, account_id: int, follow_up_on: date | None) -> PatientAccount:
     """Set (or, with None, clear) the account's follow-up date: after today, within a year."""
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     if follow_up_on is not None:
         today = practice_today(account.practice)
         if follow_up_on <= today:
@@ -422,7 +467,8 @@ def follow_up_set(*, acting_user, account_id: int, follow_up_on: date | None) ->
             raise ApplicationError(MESSAGE_FOLLOW_UP_TOO_FAR, field="follow_up_on")
     if account.follow_up_on == follow_up_on:
         return account
-    _bump_version(account, follow_up_on=follow_up_on)
+    account.follow_up_on = follow_up_on
+    account.save(update_fields=["follow_up_on"])
     audit_record(
         user=acting_user,
         action=AuditEvent.Action.UPDATE,
@@ -442,7 +488,7 @@ def note_add(*, acting_user, account_id: int, body: str) -> AccountNote:
     if len(body) > NOTE_MAX_LENGTH:
         raise ApplicationError(MESSAGE_NOTE_TOO_LONG.format(limit=NOTE_MAX_LENGTH), field="body")
     refuse_card_numbers("body", body)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     note = AccountNote.objects.create(
         account=account, practice_id=account.practice_id, body=body, created_by=acting_user
     )
@@ -473,9 +519,7 @@ def flags_set(
 ) -> PatientAccount:
     """Turn cease-communication (FDCPA 1692c(c), with its date) and attorney representation
     (1692c(a)(2), with the attorney's name and phone) on or off. None leaves a flag as it is."""
-    account = _lock_account(account_id)
-    if expected_version is not None and account.version != expected_version:
-        raise ApplicationError(MESSAGE_STALE)
+    account = account_lock(account_id=account_id, expected_version=expected_version)
     today = practice_today(account.practice)
     changes: dict = {}
     if cease_communication is True:
@@ -512,7 +556,10 @@ def _flags_change(*, acting_user, account, attorney_name="", attorney_phone="", 
         flag_change.append("cease_on" if changed["cease_communication_on"] else "cease_off")
     if "attorney_represented" in changed:
         flag_change.append("attorney_on" if changed["attorney_represented"] else "attorney_off")
-    _bump_version(account, **changed)
+    # account_lock has moved the version and updated_at: once per change, however many fields.
+    for name, value in changed.items():
+        setattr(account, name, value)
+    account.save(update_fields=list(changed))
     detail = {"fields": sorted(changed)}
     if flag_change:
         detail["flag_change"] = flag_change
@@ -539,7 +586,7 @@ def consent_record(
     if channel not in ContactConsent.Channel.values:
         raise ApplicationError(MESSAGE_CONSENT_CHANNEL, field="channel")
     refuse_card_numbers("granted_how", granted_how)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     today = practice_today(account.practice)
     granted_on = granted_on or today
     if granted_on > today:
@@ -570,7 +617,7 @@ def consent_revoke(*, acting_user, account_id: int, channel: str, revoked_on: da
     Order); contact on that channel is refused from `revoked_on`."""
     if channel not in ContactConsent.Channel.values:
         raise ApplicationError(MESSAGE_CONSENT_CHANNEL, field="channel")
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     today = practice_today(account.practice)
     revoked_on = revoked_on or today
     if revoked_on > today:

@@ -30,6 +30,7 @@ from core.audit import audit_read
 from core.panels import panel_action
 
 PANEL_KEY = "contacts"
+MESSAGE_PAYMENT_REPLAYED = "This payment was already posted (the form was sent twice): it is on the ledger once."
 PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
 
 FORMS = {
@@ -95,7 +96,7 @@ def panel(request, pk):
     return render(request, PANEL_TEMPLATE, {"account": account, **panel_context(request, account)})
 
 
-def _act(request, pk, *, form_name: str, form_class, perform, success: str):
+def _act(request, pk, *, form_name: str, form_class, perform, success):
     """Parse the form, call the service, answer htmx with the panel or redirect (core.panels)."""
     account = account_get(user=request.user, account_id=pk)
 
@@ -131,7 +132,7 @@ def contact_log(request, pk):
 @require_POST
 def payment_record(request, pk):
     def perform(account, data):
-        services.payment_record(
+        return services.payment_record(
             acting_user=request.user,
             account_id=account.pk,
             amount=data["amount"],
@@ -139,11 +140,15 @@ def payment_record(request, pk):
             reference=data["reference"],
             notes=data["notes"],
             effective_on=data["effective_on"],
+            idempotency_key=data["idempotency_key"],
+            confirm_overpayment=data["confirm_overpayment"],
+            overpayment_reason=data["overpayment_reason"],
         )
 
-    return _act(
-        request, pk, form_name="payment_form", form_class=PaymentForm, perform=perform, success="Payment posted."
-    )
+    def success(row) -> str:
+        return MESSAGE_PAYMENT_REPLAYED if row.replayed else "Payment posted."
+
+    return _act(request, pk, form_name="payment_form", form_class=PaymentForm, perform=perform, success=success)
 
 
 @requires(FieldGroup.BILLING)

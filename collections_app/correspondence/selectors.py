@@ -65,11 +65,6 @@ def inquiry_list(*, user, account: PatientAccount) -> QuerySet:
     )
 
 
-def overdue_inquiries(*, as_of: date) -> QuerySet:
-    """Unanswered inquiries past their response date (the queue's rule reads these)."""
-    return BillingInquiry.objects.filter(responded_on__isnull=True, response_due_on__lt=as_of)
-
-
 def patient_for_address(*, user, patient_id: int) -> Patient:
     return get_scoped_or_404(Patient.objects.select_related("practice"), user, pk=patient_id)
 

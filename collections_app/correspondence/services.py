@@ -11,12 +11,11 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import AddressHistory, Patient, PatientAccount
 from accounts.selectors import account_practice_today
-from accounts.services import patient_update_demographics
+from accounts.services import account_lock, patient_update_demographics
 from accounts.validators import refuse_card_numbers
 from collections_app.correspondence.business_days import add_business_days
 from collections_app.models import BillingInquiry, ReturnedMail
@@ -46,10 +45,6 @@ POSTAL_CODE = re.compile(r"^\d{5}(-?\d{4})?$")
 ADDRESS_LABELS = {"address_line1": "street address", "city": "city", "state": "state", "postal_code": "ZIP code"}
 
 
-def _lock_account(account_id: int) -> PatientAccount:
-    return PatientAccount.objects.select_for_update(of=("self",)).select_related("practice").get(pk=account_id)
-
-
 def _user_or_none(user):
     return user if getattr(user, "is_authenticated", False) else None
 
@@ -63,7 +58,8 @@ def returned_mail_record(*, acting_user, account_id: int, received_on: date, rea
     """Mail came back: mark the address bad (mailings stop) and open a research item."""
     if reason not in ReturnedMail.Reason.values:
         raise ApplicationError(MESSAGE_BAD_REASON, field="reason")
-    account = _lock_account(account_id)
+    # Account before patient, as everywhere (address_correct locks the patient's accounts first).
+    account = account_lock(account_id=account_id)
     if received_on > account_practice_today(account):
         raise ApplicationError(MESSAGE_RECEIVED_IN_FUTURE, field="received_on")
     patient = Patient.objects.select_for_update().get(pk=account.patient_id)
@@ -155,6 +151,10 @@ def address_correct(
             "postal_code": postal_code,
         }
     )
+    # Every account of the patient shows the address: each is locked and marked changed, in id
+    # order and before the patient row, the order returned_mail_record takes them in.
+    for account_id in PatientAccount.objects.filter(patient_id=patient_id).order_by("pk").values_list("pk", flat=True):
+        account_lock(account_id=account_id)
     patient = Patient.objects.select_for_update().get(pk=patient_id)
     if expected_updated_at is not None and patient.updated_at != expected_updated_at:
         raise ApplicationError(MESSAGE_STALE)
@@ -235,7 +235,7 @@ def inquiry_open(
     if not question:
         raise ApplicationError(MESSAGE_NEEDS_QUESTION, field="question")
     refuse_card_numbers("question", question)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     today = account_practice_today(account)
     received_on = received_on or today
     if received_on > today:
@@ -249,7 +249,6 @@ def inquiry_open(
         response_due_on=add_business_days(received_on, account.practice.inquiry_response_business_days),
         created_by=_user_or_none(acting_user),
     )
-    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1)
     audit_record(
         user=acting_user,
         action=AuditEvent.Action.CREATE,
@@ -268,7 +267,7 @@ def inquiry_respond(*, acting_user, inquiry_id: int, response: str, responded_on
         raise ApplicationError(MESSAGE_NEEDS_RESPONSE, field="response")
     refuse_card_numbers("response", response)
     account_id = BillingInquiry.objects.values_list("account_id", flat=True).get(pk=inquiry_id)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     inquiry = BillingInquiry.objects.get(pk=inquiry_id)
     if inquiry.responded_on is not None:
         raise ApplicationError(MESSAGE_ALREADY_ANSWERED)
@@ -279,7 +278,6 @@ def inquiry_respond(*, acting_user, inquiry_id: int, response: str, responded_on
     inquiry.responded_on = responded_on
     inquiry.responded_by = _user_or_none(acting_user)
     inquiry.save(update_fields=["response", "responded_on", "responded_by"])
-    PatientAccount.objects.filter(pk=account.pk).update(version=F("version") + 1)
     audit_record(
         user=acting_user,
         action=AuditEvent.Action.UPDATE,

@@ -49,24 +49,6 @@ def collection_paused_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": PatientAccount.Status.HOLD}) | Q(active_hold_exists(account_ref))
 
 
-def accounts_with_active_hold() -> QuerySet:
-    """Accounts with at least one active hold (set-based jobs exclude these)."""
-    return PatientAccount.objects.filter(active_hold_exists())
-
-
-def account_collection_paused(account: PatientAccount) -> tuple[bool, str]:
-    """(True, reason) when statements, dunning and agency referral must skip this account.
-
-    The reason is the most restrictive active hold's kind, or the account's own hold reason when it
-    is on hold for something that is not a hold row (cease communication)."""
-    top = active_holds().filter(account_id=account.pk).order_by(_priority()).values_list("kind", flat=True).first()
-    if top:
-        return True, top
-    if account.status == PatientAccount.Status.HOLD:
-        return True, account.hold_reason
-    return False, ""
-
-
 def hold_get(*, user, hold_id: int) -> AccountHold:
     return get_scoped_or_404(AccountHold.objects.select_related("account", "practice"), user, pk=hold_id)
 

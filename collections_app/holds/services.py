@@ -9,12 +9,12 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Patient, PatientAccount
 from accounts.money import to_money
 from accounts.selectors import account_practice_today
+from accounts.services import account_lock
 from accounts.validators import refuse_card_numbers
 from collections_app.holds.probate import claim_deadline_for
 from collections_app.holds.selectors import KIND_PRIORITY
@@ -57,14 +57,6 @@ MESSAGE_NOT_LOP = "Only a Letter of Protection hold has status checks and a lett
 MESSAGE_BAD_LOP_STATUS = "Choose the case status."
 MESSAGE_NEEDS_SETTLEMENT = "Enter the settlement amount."
 MESSAGE_BAD_SETTLEMENT = "Enter a settlement amount greater than zero."
-
-
-def _lock_account(account_id: int) -> PatientAccount:
-    # The account row lock serialises hold changes, so two reps placing holds at once agree on
-    # status_before and on which kind is the most restrictive.
-    return (
-        PatientAccount.objects.select_for_update(of=("self",)).select_related("practice", "patient").get(pk=account_id)
-    )
 
 
 def most_restrictive(kinds) -> str:
@@ -179,7 +171,9 @@ def hold_place(
         raise ApplicationError(MESSAGE_UNKNOWN_KIND, field="kind")
     allowed = set(KIND_FIELDS[kind]) | set(COMMON_FIELDS)
     details = _clean_text({name: value for name, value in details.items() if name in allowed and value is not None})
-    account = _lock_account(account_id)
+    # The account lock serialises hold changes, so two reps placing holds at once agree on
+    # status_before and on which kind is the most restrictive.
+    account = account_lock(account_id=account_id, related=("patient",))
     if account.status == PatientAccount.Status.CLOSED:
         raise ApplicationError(MESSAGE_ACCOUNT_CLOSED)
     today = account_practice_today(account)
@@ -217,9 +211,8 @@ def hold_place(
             hold.lop_letter.delete(save=False)
         raise ApplicationError(MESSAGE_ALREADY_HELD.format(kind=Kind(kind).label), field="kind") from None
     hold_reason = most_restrictive([row["kind"] for row in active] + [kind])
-    PatientAccount.objects.filter(pk=account.pk).update(
-        status=PatientAccount.Status.HOLD, hold_reason=hold_reason, version=F("version") + 1, updated_at=timezone.now()
-    )
+    account.status, account.hold_reason = PatientAccount.Status.HOLD, hold_reason
+    account.save(update_fields=["status", "hold_reason"])
     if kind == Kind.PROBATE:
         marked = Patient.objects.filter(pk=account.patient_id, deceased_on__isnull=True).update(
             deceased_on=details["died_on"], updated_at=timezone.now()
@@ -272,7 +265,9 @@ def _restore_account(account: PatientAccount, *, remaining_kinds: list[str], sta
         changes = {"hold_reason": most_restrictive(remaining_kinds)}
     else:
         changes = {"status": _status_after_holds(account, status_before), "hold_reason": ""}
-    PatientAccount.objects.filter(pk=account.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    for name, value in changes.items():
+        setattr(account, name, value)
+    account.save(update_fields=list(changes))
     return changes
 
 
@@ -283,7 +278,7 @@ def hold_release(*, acting_user, hold_id: int, reason: str) -> AccountHold:
         raise ApplicationError(MESSAGE_RELEASE_REASON, field="reason")
     refuse_card_numbers("reason", reason)
     account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     hold = AccountHold.objects.get(pk=hold_id)
     if hold.released_at is not None:
         raise ApplicationError(MESSAGE_ALREADY_RELEASED)
@@ -321,7 +316,7 @@ def lop_letter_attach(*, acting_user, hold_id: int, lop_letter) -> AccountHold:
         raise ApplicationError(MESSAGE_LETTER_NOT_PDF, field="lop_letter")
     _validate_letter(lop_letter)
     account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
-    _lock_account(account_id)
+    account_lock(account_id=account_id)
     hold = AccountHold.objects.get(pk=hold_id)
     if hold.kind != Kind.LOP:
         raise ApplicationError(MESSAGE_NOT_LOP)
@@ -367,7 +362,7 @@ def lop_status_check(
     note = (note or "").strip()
     refuse_card_numbers("note", note)
     account_id = AccountHold.objects.values_list("account_id", flat=True).get(pk=hold_id)
-    account = _lock_account(account_id)
+    account = account_lock(account_id=account_id)
     hold = AccountHold.objects.get(pk=hold_id)
     if hold.kind != Kind.LOP:
         raise ApplicationError(MESSAGE_NOT_LOP)

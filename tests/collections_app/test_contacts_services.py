@@ -40,7 +40,7 @@ def pay(account, amount, *, on=None, kind=Kind.PATIENT_PAYMENT, reference=""):
 # --- Promises ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", ["0.01", "80.00", "99999.99"])
+@pytest.mark.parametrize("amount", ["0.01", "80.00", "200.00"])
 def test_a_promise_is_created_with_a_decimal_amount(medium, account, amount):
     promise = services.promise_create(
         acting_user=medium, account_id=account.pk, amount=amount, due_on=today() + timedelta(days=5)
@@ -117,7 +117,7 @@ def test_payments_before_the_promise_or_on_another_account_do_not_count(medium, 
 
 
 def test_promise_check_twice_for_the_same_date_changes_nothing(medium, account):
-    kept, broken = _promise(medium, account, due_in_days=2), _promise(medium, account, amount="500.00")
+    kept, broken = _promise(medium, account, due_in_days=2), _promise(medium, account, amount="150.00")
     pay(account, "50.00")
     as_of = {account.practice_id: today() + timedelta(days=1)}
     assert services.promise_check(as_of_by_practice=as_of) == {"kept": 1, "broken": 1}

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AddressHistory, PatientAccount
 from collections_app.correspondence import services
-from collections_app.correspondence.selectors import mailable_q, overdue_inquiries
+from collections_app.correspondence.selectors import correspondence_for_panel, mailable_q
 from collections_app.models import BillingInquiry, ReturnedMail
 from core.errors import ApplicationError
 from core.models import AuditEvent
@@ -187,11 +187,17 @@ def test_inquiry_response_is_recorded_once(medium, account):
         services.inquiry_respond(acting_user=medium, inquiry_id=inquiry.pk, response="Again")
 
 
-def test_overdue_inquiries(medium, account):
+def test_the_panel_shows_an_inquiry_overdue_from_the_day_after_it_was_due(medium, account):
     inquiry = services.inquiry_open(
         acting_user=medium, account_id=account.pk, channel="phone", question="Q", received_on=date(2025, 3, 3)
     )
-    assert list(overdue_inquiries(as_of=inquiry.response_due_on)) == []
-    assert list(overdue_inquiries(as_of=inquiry.response_due_on + timedelta(days=1))) == [inquiry]
+
+    def overdue(today):
+        return [
+            row.pk for row in correspondence_for_panel(account=account, today=today)["inquiries_open"] if row.is_overdue
+        ]
+
+    assert overdue(inquiry.response_due_on) == []
+    assert overdue(inquiry.response_due_on + timedelta(days=1)) == [inquiry.pk]
     services.inquiry_respond(acting_user=medium, inquiry_id=inquiry.pk, response="Answered")
-    assert list(overdue_inquiries(as_of=date(2026, 1, 1))) == []
+    assert overdue(date(2026, 1, 1)) == []

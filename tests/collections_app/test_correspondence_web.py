@@ -194,4 +194,6 @@ def test_account_page_includes_the_mail_and_inquiries_panel(client, medium, acco
     inquiry(medium, account)
     client.force_login(medium)
     html = client.get(reverse("account-detail", args=[account.pk])).content.decode()
-    assert 'id="panel-correspondence"' in html and "Why twice?" in html
+    panel_url = reverse("correspondence-panel", args=[account.pk])
+    assert 'id="panel-correspondence"' in html and f'hx-get="{panel_url}"' in html  # loads when opened
+    assert "Why twice?" in client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()

@@ -305,7 +305,9 @@ def test_account_page_includes_the_holds_panel(client, medium, account):
     lop_hold(medium, account)
     client.force_login(medium)
     html = client.get(reverse("account-detail", args=[account.pk])).content.decode()
-    assert 'id="panel-holds"' in html and "Sam Counsel" in html
+    panel_url = reverse("holds-panel", args=[account.pk])
+    assert 'id="panel-holds"' in html and f'hx-get="{panel_url}"' in html  # loads when opened
+    assert "Sam Counsel" in client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()
 
 
 def test_account_page_hides_the_holds_panel_from_the_front_desk(client, medium, low, account):

@@ -186,6 +186,7 @@ def test_panel_offers_the_set_up_form_without_an_open_plan(medium, account):
 
 def test_timeline_lists_plan_events(medium, account, active_plan, practice):
     from collections_app.correspondence.jobs import plan_reminders
+    from payment_plans.jobs import plan_lapse_default
     from tests.payment_plans.conftest import context_for
 
     services.plan_modify(acting_user=medium, plan_id=active_plan.pk, installment_count=2)
@@ -193,7 +194,8 @@ def test_timeline_lists_plan_events(medium, account, active_plan, practice):
     from datetime import timedelta
 
     plan_reminders(context_for(practice, second.due_on - timedelta(days=practice.plan_reminder_days_before)))
-    services.plan_mark_lapsed(plan_id=active_plan.pk)
+    first = active_plan.installments.filter(superseded_at__isnull=True).order_by("due_on")[0]
+    plan_lapse_default(context_for(practice, first.due_on + timedelta(days=practice.plan_grace_days + 1)))
     pay_and_apply(account, "200.00")
     titles = [event.title for event in selectors.timeline_events(account)]
     for expected in (
@@ -210,7 +212,10 @@ def test_timeline_lists_plan_events(medium, account, active_plan, practice):
 
 def test_account_page_shows_the_plan_panel_to_billing_tiers_only(client, medium, low, account, active_plan):
     page = _login(client, medium).get(reverse("account-detail", args=[account.pk])).content.decode()
-    assert 'id="panel-plans"' in page and reverse("plan-detail", args=[active_plan.pk]) in page
+    panel_url = reverse("plans-panel", args=[account.pk])
+    assert 'id="panel-plans"' in page and f'hx-get="{panel_url}"' in page  # loads when opened
+    panel = client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()
+    assert reverse("plan-detail", args=[active_plan.pk]) in panel
     page = _login(client, low).get(reverse("account-detail", args=[account.pk])).content.decode()
     assert 'id="panel-plans"' not in page
 

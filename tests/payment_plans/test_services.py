@@ -11,8 +11,9 @@ from accounts.models import PatientAccount
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from payment_plans import services
+from payment_plans.jobs import plan_lapse_default
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
-from tests.payment_plans.conftest import pay, pay_and_apply
+from tests.payment_plans.conftest import context_for, pay, pay_and_apply
 
 Status = PaymentPlan.Status
 
@@ -23,6 +24,26 @@ def _schedule(plan):
 
 def _create(account, user, **terms):
     return services.plan_create(acting_user=user, account_id=account.pk, **terms)
+
+
+def _nightly_after(plan, practice, number: int) -> dict[str, int]:
+    """The nightly lapse/default job on the first day the plan's `number`th installment (1 = the
+    first) is unpaid past the grace days."""
+    due_on = _schedule(plan)[number - 1].due_on
+    return plan_lapse_default(context_for(practice, due_on + timedelta(days=practice.plan_grace_days + 1)))
+
+
+def _cancel(plan, practice, user):
+    services.plan_cancel(acting_user=user, plan_id=plan.pk)
+
+
+def _default(plan, practice, user):
+    # The practice's default: the second missed installment defaults the plan.
+    assert _nightly_after(plan, practice, 2)["defaulted"] == 1
+
+
+def _complete(plan, practice, user):
+    pay(plan.account, "200.00", user=user)
 
 
 # --- Set-up and policy -------------------------------------------------------------------------
@@ -192,31 +213,32 @@ def test_a_transition_to_the_current_status_changes_nothing(medium, active_plan)
 
 
 @pytest.mark.parametrize(
-    ("ended_by", "then"),
+    ("ended_by", "then", "message"),
     [
-        (services.plan_cancel, services.plan_activate),
-        (services.plan_mark_defaulted, services.plan_activate),
-        (services.plan_complete, services.plan_cancel),
-        (services.plan_mark_defaulted, services.plan_mark_lapsed),
+        (_cancel, services.plan_activate, "A cancelled plan cannot become active"),
+        (_default, services.plan_activate, "A defaulted plan cannot become active"),
+        (_complete, services.plan_cancel, "A completed plan cannot become cancelled"),
+        (_default, services.plan_cancel, "A defaulted plan cannot become cancelled"),
     ],
 )
-def test_ended_plans_refuse_further_moves(medium, active_plan, ended_by, then):
-    ended_by(acting_user=medium, plan_id=active_plan.pk)
-    with pytest.raises(ApplicationError, match="plan cannot become"):
+def test_ended_plans_refuse_further_moves(medium, practice, active_plan, ended_by, then, message):
+    ended_by(active_plan, practice, medium)
+    with pytest.raises(ApplicationError, match=message):
         then(acting_user=medium, plan_id=active_plan.pk)
 
 
-def test_a_proposed_plan_cannot_lapse(account, medium):
+def test_the_nightly_job_leaves_a_proposed_plan_alone(account, medium, practice):
     plan = _create(account, medium, installment_count=4)
-    with pytest.raises(ApplicationError, match="A proposed plan cannot become lapsed"):
-        services.plan_mark_lapsed(plan_id=plan.pk)
+    assert _nightly_after(plan, practice, 2) == {"lapsed": 0, "defaulted": 0, "caught_up": 0}
+    plan.refresh_from_db()
+    assert plan.status == Status.PROPOSED
 
 
-def test_lapsed_and_defaulted_follow_the_account(account, active_plan):
-    services.plan_mark_lapsed(plan_id=active_plan.pk)
+def test_lapsed_and_defaulted_follow_the_account(account, practice, active_plan):
+    assert _nightly_after(active_plan, practice, 1)["lapsed"] == 1
     account.refresh_from_db()
     assert account.status == PatientAccount.Status.PAYMENT_PLAN
-    services.plan_mark_defaulted(plan_id=active_plan.pk)
+    assert _nightly_after(active_plan, practice, 2)["defaulted"] == 1
     account.refresh_from_db()
     assert account.status == PatientAccount.Status.ACTIVE
     assert list(active_plan.status_changes.values_list("to_status", "reason")) == [
@@ -270,18 +292,21 @@ def test_paying_in_full_completes_the_plan_and_returns_the_account_to_active(acc
     assert active_plan.status_changes.last().reason == "paid_in_full"
 
 
-def test_paying_a_lapsed_plans_missed_installments_catches_it_up(account, active_plan):
-    services.plan_mark_lapsed(plan_id=active_plan.pk)
+def test_paying_a_lapsed_plans_missed_installments_catches_it_up(account, practice, active_plan):
+    assert _nightly_after(active_plan, practice, 1)["lapsed"] == 1
     pay_and_apply(account, "50.00")
     active_plan.refresh_from_db()
     assert active_plan.status == Status.ACTIVE
     assert active_plan.status_changes.last().reason == "caught_up"
 
 
-def test_a_lapsed_plan_still_behind_stays_lapsed(account, active_plan):
+def test_a_lapsed_plan_still_behind_stays_lapsed(account, practice, today, active_plan):
+    # Two installments behind without defaulting: this practice defaults at the third.
+    practice.plan_default_missed_count = 3
+    practice.save()
     Installment.objects.filter(plan=active_plan, number=1).update(due_on=active_plan.start_on - timedelta(days=40))
     Installment.objects.filter(plan=active_plan, number=2).update(due_on=active_plan.start_on - timedelta(days=20))
-    services.plan_mark_lapsed(plan_id=active_plan.pk)
+    assert plan_lapse_default(context_for(practice, today))["lapsed"] == 1
     pay_and_apply(account, "50.00")
     active_plan.refresh_from_db()
     assert active_plan.status == Status.LAPSED
