@@ -44,6 +44,7 @@ def my_queue(*, user) -> QuerySet:
             "account__patient__last_name",
             "practice__code",
             "practice__name",
+            "practice__time_zone",
             "claimed_by__username",
             "claimed_by__first_name",
             "claimed_by__last_name",
@@ -80,14 +81,19 @@ class RepRow:
 
 def team_overview(*, user) -> tuple[list[RepRow], list[str]]:
     """Every rep's queue in the manager's practices: entries per rep and top reason (one aggregate
-    query), with reps that have nothing listed too. The unassigned pool is the row without a rep."""
+    query, and one for the leases), with reps that have nothing listed too. The unassigned pool is
+    the row without a rep."""
     practice_ids = practice_ids_for(user)
     now = timezone.now()
-    rows = (
-        scope_to_user(QueueEntry.objects.all(), user)
-        .values("assigned_rep_id", "top_reason")
-        .annotate(total=Count("pk"), leased=Count("pk", filter=Q(claim_expires_at__gt=now)))
+    entries = scope_to_user(QueueEntry.objects.all(), user)
+    rows = entries.values("assigned_rep_id", "top_reason").annotate(total=Count("pk")).order_by()
+    # An account being worked counts under the rep working it, wherever it is assigned (the pool too).
+    working = dict(
+        entries.filter(claim_expires_at__gt=now)
+        .values("claimed_by_id")
+        .annotate(leased=Count("pk"))
         .order_by()
+        .values_list("claimed_by_id", "leased")
     )
     reps = {rep.pk: RepRow(rep) for rep in reps_for_practices(practice_ids)}
     unassigned = RepRow(None)
@@ -102,8 +108,12 @@ def team_overview(*, user) -> tuple[list[RepRow], list[str]]:
                 reps[rep_id] = RepRow(None)
             target = reps[rep_id]
         target.total += row["total"]
-        target.leased += row["leased"]
         target.by_reason[row["top_reason"]] = target.by_reason.get(row["top_reason"], 0) + row["total"]
+    for rep_id, leased in working.items():
+        if rep_id not in reps:
+            missing.add(rep_id)
+            reps[rep_id] = RepRow(None)
+        reps[rep_id].leased = leased
     if missing:
         for rep in StaffUser.objects.filter(pk__in=missing):
             reps[rep.pk].rep = rep
@@ -125,9 +135,11 @@ def team_rep_get(*, user, rep_id) -> StaffUser:
 
 
 def rep_queue(*, user, rep) -> QuerySet:
-    """The entries assigned to one rep, inside the manager's practices, best first."""
+    """The entries assigned to one rep (None: the unassigned pool), inside the manager's practices,
+    best first."""
+    assigned = Q(assigned_rep__isnull=True) if rep is None else Q(assigned_rep=rep)
     return (
-        scope_to_user(QueueEntry.objects.filter(assigned_rep=rep), user)
+        scope_to_user(QueueEntry.objects.filter(assigned), user)
         .select_related("account", "account__patient", "practice", "claimed_by")
         .order_by(*QUEUE_ORDER)
     )

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from accounts.models import PatientAccount, Practice
 from accounts.selectors import practice_today
+from accounts.services import account_lock
 from collections_app.models import QueueEntry, RepAssignment, WorkItem
 from collections_app.queues.rules import RULES, book_predicate, reasons_in_bucket
 from core.access import FieldGroup, can_see, get_scoped_or_404, practice_ids_for
@@ -462,6 +463,20 @@ def queue_release(*, acting_user, account_id: int) -> QueueEntry:
     return entry
 
 
+@transaction.atomic
+def queue_claim_extend(*, acting_user, account_id: int, lease_minutes: int = LEASE_MINUTES) -> QueueEntry | None:
+    """Working the account keeps it: the rep's live lease runs `lease_minutes` from now again. Not
+    the rep's, or not live: nothing changes (another rep's claim is never taken this way)."""
+    _require_billing(acting_user)
+    entry = get_scoped_or_404(QueueEntry.objects.select_for_update(), acting_user, account_id=account_id)
+    now = timezone.now()
+    if entry.claimed_by_id != acting_user.pk or entry.claim_expires_at is None or entry.claim_expires_at <= now:
+        return None
+    entry.claim_expires_at = now + timedelta(minutes=lease_minutes)
+    entry.save(update_fields=["claim_expires_at", "updated_at"])
+    return entry
+
+
 # --- Managers: reassigning accounts, assigning reps ---------------------------------------------
 
 
@@ -483,13 +498,15 @@ def _check_rep_for_practice(rep_id, practice_id: int, *, field: str = "rep") -> 
 def account_reassign(*, acting_user, account_id: int, rep_id: int | None) -> PatientAccount:
     """Give an account to a rep (an active Medium+ user who works its practice), or to nobody."""
     _require_manager(acting_user)
-    account = get_scoped_or_404(PatientAccount.objects.select_for_update(), acting_user, pk=account_id)
+    get_scoped_or_404(PatientAccount.objects.all(), acting_user, pk=account_id)
+    account = account_lock(account_id=account_id)
     rep = None if rep_id is None else _check_rep_for_practice(rep_id, account.practice_id)
     previous = account.assigned_rep_id
     new = rep.pk if rep else None
     if previous == new:
         return account
-    PatientAccount.objects.filter(pk=account.pk).update(assigned_rep=rep, version=F("version") + 1)
+    account.assigned_rep = rep
+    account.save(update_fields=["assigned_rep"])
     QueueEntry.objects.filter(account_id=account.pk).update(assigned_rep=rep, updated_at=timezone.now())
     audit_record(
         user=acting_user,

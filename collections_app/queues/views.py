@@ -107,6 +107,18 @@ def queue_release(request, pk):
     return redirect(reverse("account-detail", args=[account.pk]))
 
 
+@require_POST
+@requires(FieldGroup.BILLING)
+def queue_claim_extend(request, pk):
+    """The claim bar after each action on the account (`account-changed`): the rep's lease runs
+    its full time again, and the bar shows the new end."""
+    account = get_scoped_or_404(PatientAccount.objects.select_related("practice"), request.user, pk=pk)
+    if QueueEntry.objects.filter(account_id=account.pk).exists():
+        services.queue_claim_extend(acting_user=request.user, account_id=account.pk)
+    context = {"account": account, **claim_bar_context(request, account)}
+    return render(request, "collections_app/queues/_claim_bar.html", context)
+
+
 # --- Managers ----------------------------------------------------------------------------------
 
 
@@ -114,8 +126,11 @@ def queue_release(request, pk):
 def team_page(request):
     rows, reasons = selectors.team_overview(user=request.user)
     for row in rows:
-        row.counts = [row.by_reason.get(reason, 0) for reason in reasons]
-    context = {"rows": rows, "reasons": [(code, selectors.REASON_LABELS[code]) for code in reasons]}
+        # The reasons this row has, in the queue's order: a compact cell instead of a column each.
+        row.counts = [
+            (selectors.REASON_LABELS[code], row.by_reason[code]) for code in reasons if row.by_reason.get(code)
+        ]
+    context = {"rows": rows}
     return render(request, "collections_app/queues/team.html", context)
 
 
@@ -129,15 +144,17 @@ class ReassignForm(forms.Form):
 
 
 @requires(FieldGroup.MANAGEMENT)
-def team_rep_page(request, rep_id):
+def team_rep_page(request, rep_id=None):
+    """One rep's queue, or the unassigned pool (no `rep_id`), each account with a reassign form."""
     user = request.user
-    rep = selectors.team_rep_get(user=user, rep_id=rep_id)
+    rep = None if rep_id is None else selectors.team_rep_get(user=user, rep_id=rep_id)
     page = _page(selectors.rep_queue(user=user, rep=rep), request.GET.get("page"))
     entries = _decorate(list(page.object_list), timezone.now())
     _audit_listed(user, entries)
     reps = list(selectors.reps_for_practices([p.pk for p in practices_for(user)]))
     for entry in entries:
-        entry.reassign_form = ReassignForm(initial={"rep": rep.pk}, reps=reps, prefix=f"a{entry.account_id}")
+        initial = {"rep": rep.pk if rep else None}
+        entry.reassign_form = ReassignForm(initial=initial, reps=reps, prefix=f"a{entry.account_id}")
     context = {"rep": rep, "page": page, "entries": entries}
     return render(request, "collections_app/queues/team_rep.html", context)
 

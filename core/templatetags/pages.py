@@ -47,3 +47,12 @@ def age(date_of_birth, today=None) -> str:
     today = today or timezone.localdate()
     years = today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
     return str(max(years, 0))
+
+
+@register.filter
+def page_position(page) -> str:
+    """ "Page 2 of 7", or just "Page 2" when the count stopped at the cap (the last page is not known)."""
+    paginator = page.paginator
+    if getattr(paginator, "is_capped", False):
+        return f"Page {page.number}"
+    return f"Page {page.number} of {paginator.num_pages}"

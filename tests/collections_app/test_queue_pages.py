@@ -302,3 +302,88 @@ def test_lease_shown_as_taken_in_my_queue(client, medium, practice):
     )
     html = as_user(client, medium).get("/queue/").content.decode()
     assert "holder" in html
+
+
+# --- Steering the team from the screens ------------------------------------------------------------
+
+
+def test_the_unassigned_pool_opens_with_reassign_forms(client, manager, medium, practice):
+    pooled = [queued(practice) for _ in range(3)]
+    assigned = queued(practice, assigned_rep=medium)
+    client = as_user(client, manager)
+    assert 'href="/queue/team/pool/"' in client.get("/queue/team/").content.decode()
+    html = client.get("/queue/team/pool/").content.decode()
+    assert "Unassigned pool" in html
+    assert all(account.account_number in html for account in pooled)
+    assert assigned.account_number not in html
+    prefix = f"a{pooled[0].pk}"
+    response = client.post(f"/queue/{pooled[0].pk}/reassign/", {"prefix": prefix, f"{prefix}-rep": medium.pk}, **HTMX)
+    assert response.status_code == 200
+    assert QueueEntry.objects.get(account=pooled[0]).assigned_rep == medium
+
+
+def test_the_pool_is_for_managers_of_the_practice(client, medium, other_manager, practice):
+    pooled = queued(practice)
+    assert as_user(client, medium).get("/queue/team/pool/").status_code == 403
+    assert pooled.account_number not in as_user(client, other_manager).get("/queue/team/pool/").content.decode()
+
+
+def test_an_account_being_worked_counts_under_the_rep_working_it(client, manager, medium, practice):
+    queued(practice)  # in the pool
+    queue_claim_next(acting_user=medium)
+    rows = as_user(client, manager).get("/queue/team/").context["rows"]
+    by_rep = {row.rep.pk if row.rep else None: row for row in rows}
+    assert by_rep[medium.pk].leased == 1
+    assert by_rep[None].leased == 0 and by_rep[None].total == 1
+
+
+def test_the_team_table_has_one_reasons_cell_not_a_column_per_reason(client, manager, medium, practice):
+    for reason in (Reason.PAST_DUE, Reason.RETURNED_MAIL, Reason.INQUIRY_DUE, Reason.PROMISE_BROKEN):
+        queued(practice, assigned_rep=medium, reasons=(reason,))
+    html = as_user(client, manager).get("/queue/team/").content.decode()
+    header = html[html.index("<thead>") : html.index("</thead>")]
+    assert header.count("</th>") == 4
+    assert "Returned mail to research <strong>1</strong>" in html
+
+
+def test_the_claim_column_says_free_or_who_until_when(client, medium, practice):
+    queued(practice, "90")
+    queued(practice, "10")
+    queue_claim_next(acting_user=medium)
+    html = as_user(client, medium).get("/queue/").content.decode()
+    assert 'You <span class="muted">until' in html and "Free" in html
+
+
+def test_working_the_account_extends_my_claim(client, medium, practice):
+    account = queued(practice)
+    queue_claim_next(acting_user=medium)
+    QueueEntry.objects.filter(account=account).update(claim_expires_at=timezone.now() + timedelta(minutes=2))
+    response = as_user(client, medium).post(f"/queue/{account.pk}/extend/", **HTMX)
+    assert response.status_code == 200 and "Claimed by you until" in response.content.decode()
+    expires = QueueEntry.objects.get(account=account).claim_expires_at
+    assert expires > timezone.now() + timedelta(minutes=25)
+
+
+def test_extending_never_takes_another_reps_claim(client, medium, practice, outsider):
+    account = queued(practice)
+    holder = StaffUserFactory(username="holder", practices=[practice])
+    queue_claim_next(acting_user=holder)
+    before = QueueEntry.objects.get(account=account).claim_expires_at
+    assert as_user(client, medium).post(f"/queue/{account.pk}/extend/", **HTMX).status_code == 200
+    entry = QueueEntry.objects.get(account=account)
+    assert (entry.claimed_by, entry.claim_expires_at) == (holder, before)
+    assert as_user(client, outsider).post(f"/queue/{account.pk}/extend/", **HTMX).status_code == 404
+
+
+def test_a_capped_queue_does_not_claim_to_know_its_last_page(medium, practice):
+    from django.template import Context, Template
+
+    from core.pagination import CappedPaginator
+
+    for _ in range(12):
+        queued(practice)
+    position = Template("{% load pages %}{{ page|page_position }}")
+    page = CappedPaginator(QueueEntry.objects.order_by("pk"), 5, cap=10).page(1)
+    assert position.render(Context({"page": page})) == "Page 1"
+    page = CappedPaginator(QueueEntry.objects.order_by("pk"), 5, cap=100).page(2)
+    assert position.render(Context({"page": page})) == "Page 2 of 3"
