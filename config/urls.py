@@ -5,9 +5,19 @@ from django.views.generic import RedirectView
 
 from config.health import healthz
 
-# Browsers ask for /favicon.ico whatever the page says; public, and it holds no PHI.
-favicon = RedirectView.as_view(url=static("favicon.svg"), permanent=True)
-favicon.public = True
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico whatever the page says; public, and it holds no PHI. The URL is
+    worked out per request: the manifest of collected static files may not exist at import time."""
+
+    permanent = True
+    public = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("favicon.svg")
+
+
+favicon = FaviconView.as_view()
 
 # Each layer's pages (README, "Project layout"): core's sign-in, accounts' patient record and ledger,
 # payment plans, the work of collecting, and the reports.
