@@ -46,9 +46,16 @@ class PlanCreateForm(TermsFields):
         label="Processor token",
         help_text="The processor's reference, never a card number.",
     )
-    activate = forms.BooleanField(required=False, initial=True, label="Patient agreed: start the plan now")
+    # Off until the rep has shown the schedule and the patient said yes.
+    activate = forms.BooleanField(required=False, initial=False, label="Patient agreed: start the plan now")
 
     field_order = ["total", "down_payment", *TermsFields.TERMS, "autopay", "autopay_token", "activate"]
+
+    def preview_arguments(self) -> dict:
+        arguments = self.service_arguments()
+        for name in ("autopay", "autopay_token", "activate"):
+            arguments.pop(name)
+        return arguments
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data

@@ -45,8 +45,27 @@ def due_dates(*, start_on: date, count: int, frequency: str, day_of_month: int |
 
 
 def count_for_amount(financed: Decimal, installment_amount: Decimal) -> int:
-    """How many installments of at least `installment_amount` pay `financed` (at least one)."""
-    return max(1, int(to_money(financed) // to_money(installment_amount)))
+    """How many installments of `installment_amount` pay `financed`, the last one smaller when the
+    amount does not divide it (at least one)."""
+    financed, installment_amount = to_money(financed), to_money(installment_amount)
+    whole, rest = divmod(financed, installment_amount)
+    return max(1, int(whole) + (1 if rest else 0))
+
+
+def build_schedule_of_amount(
+    *, financed: Decimal, installment_amount: Decimal, start_on: date, frequency: str, day_of_month: int | None = None
+) -> list[ScheduledInstallment]:
+    """What the patient agreed to pay each time: every installment is exactly `installment_amount`
+    except the last, which is what remains ($463.95 at $50: 9 x $50.00 and $13.95). They always sum
+    to `financed`."""
+    financed, installment_amount = to_money(financed), to_money(installment_amount)
+    count = count_for_amount(financed, installment_amount)
+    amount = min(installment_amount, financed)
+    shares = [amount] * (count - 1) + [financed - amount * (count - 1)]
+    dates = due_dates(start_on=start_on, count=count, frequency=frequency, day_of_month=day_of_month)
+    return [
+        ScheduledInstallment(n, due_on, share) for n, (due_on, share) in enumerate(zip(dates, shares, strict=True), 1)
+    ]
 
 
 def build_schedule(

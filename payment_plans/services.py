@@ -138,9 +138,18 @@ def plan_terms(
     # Bound the term before building dates: a one-cent installment would run for centuries.
     if count > plan_schedule.most_installments(frequency, practice.plan_max_months):
         raise ApplicationError(MESSAGE_TERM_TOO_LONG.format(months=practice.plan_max_months), field=field)
-    installments = plan_schedule.build_schedule(
-        financed=financed, count=count, start_on=start_on, frequency=frequency, day_of_month=day_of_month
-    )
+    if installment_amount is not None:
+        installments = plan_schedule.build_schedule_of_amount(
+            financed=financed,
+            installment_amount=installment_amount,
+            start_on=start_on,
+            frequency=frequency,
+            day_of_month=day_of_month,
+        )
+    else:
+        installments = plan_schedule.build_schedule(
+            financed=financed, count=count, start_on=start_on, frequency=frequency, day_of_month=day_of_month
+        )
     minimum = plan_schedule.minimum_installment(
         financed=financed, practice_minimum=practice.plan_min_installment, max_months=practice.plan_max_months
     )
@@ -338,11 +347,28 @@ def _record_revision(*, acting_user, plan: PaymentPlan, terms: Terms, reason: st
     )
 
 
-@transaction.atomic
-def plan_create(
+@dataclass(frozen=True)
+class PlanOffer:
+    """A plan as it would be set up: what the rep shows the patient before anything is saved."""
+
+    total: Decimal
+    down_payment: Decimal
+    terms: Terms
+    today: date
+
+    @property
+    def schedule(self) -> list[plan_schedule.ScheduledInstallment]:
+        return self.terms.installments
+
+    @property
+    def frequency_label(self) -> str:
+        return Frequency(self.terms.frequency).label.lower()
+
+
+def _plan_offer(
+    account: PatientAccount,
     *,
-    acting_user,
-    account_id: int,
+    today: date,
     total=None,
     down_payment=ZERO,
     installment_amount=None,
@@ -350,18 +376,8 @@ def plan_create(
     frequency: str = Frequency.MONTHLY,
     day_of_month: int | None = None,
     start_on: date | None = None,
-    autopay: bool = False,
-    autopay_token: str = "",
-    activate: bool = False,
-) -> PaymentPlan:
-    """Set up a plan for the account's patient balance (the total defaults to it), as proposed;
-    `activate=True` starts it at once (the patient agreed)."""
-    autopay_token = (autopay_token or "").strip()
-    refuse_card_numbers("autopay_token", autopay_token)
-    if autopay and not autopay_token:
-        raise ApplicationError(MESSAGE_AUTOPAY_NEEDS_TOKEN, field="autopay_token")
-
-    account = account_lock(account_id=account_id)
+) -> PlanOffer:
+    """Every check of the practice's policy a new plan passes, and its schedule (nothing saved)."""
     practice = account.practice
     if account.status in (PatientAccount.Status.AGENCY, PatientAccount.Status.CLOSED):
         raise ApplicationError(MESSAGE_ACCOUNT_NOT_WORKABLE.format(status=account.get_status_display().lower()))
@@ -388,9 +404,6 @@ def plan_create(
             ),
             field="down_payment",
         )
-
-    now = timezone.now()
-    today = practice_today(practice, now)
     terms = plan_terms(
         practice=practice,
         financed=total - down_payment,
@@ -401,6 +414,75 @@ def plan_create(
         start_on=start_on or today,
         today=today,
     )
+    return PlanOffer(total=total, down_payment=down_payment, terms=terms, today=today)
+
+
+def plan_preview(
+    *,
+    account_id: int,
+    total=None,
+    down_payment=ZERO,
+    installment_amount=None,
+    installment_count: int | None = None,
+    frequency: str = Frequency.MONTHLY,
+    day_of_month: int | None = None,
+    start_on: date | None = None,
+) -> PlanOffer:
+    """The plan the rep is about to offer, checked and scheduled exactly as `plan_create` would set
+    it up, without saving anything (the rep shows the patient the dates and amounts first)."""
+    account = PatientAccount.objects.select_related("practice").get(pk=account_id)
+    return _plan_offer(
+        account,
+        today=practice_today(account.practice),
+        total=total,
+        down_payment=down_payment,
+        installment_amount=installment_amount,
+        installment_count=installment_count,
+        frequency=frequency,
+        day_of_month=day_of_month,
+        start_on=start_on,
+    )
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    acting_user,
+    account_id: int,
+    total=None,
+    down_payment=ZERO,
+    installment_amount=None,
+    installment_count: int | None = None,
+    frequency: str = Frequency.MONTHLY,
+    day_of_month: int | None = None,
+    start_on: date | None = None,
+    autopay: bool = False,
+    autopay_token: str = "",
+    activate: bool = False,
+) -> PaymentPlan:
+    """Set up a plan for the account's patient balance (the total defaults to it), as proposed;
+    `activate=True` starts it at once (the patient agreed)."""
+    autopay_token = (autopay_token or "").strip()
+    refuse_card_numbers("autopay_token", autopay_token)
+    if autopay and not autopay_token:
+        raise ApplicationError(MESSAGE_AUTOPAY_NEEDS_TOKEN, field="autopay_token")
+
+    account = account_lock(account_id=account_id)
+    practice = account.practice
+    now = timezone.now()
+    today = practice_today(practice, now)
+    offer = _plan_offer(
+        account,
+        today=today,
+        total=total,
+        down_payment=down_payment,
+        installment_amount=installment_amount,
+        installment_count=installment_count,
+        frequency=frequency,
+        day_of_month=day_of_month,
+        start_on=start_on,
+    )
+    total, down_payment, terms = offer.total, offer.down_payment, offer.terms
     plan = PaymentPlan.objects.create(
         account=account,
         practice=practice,

@@ -53,12 +53,13 @@ def panel_context(request, account, *, form=None) -> dict:
     return context
 
 
-def _render_panel(request, account, *, form=None, flash="", error=None):
+def _render_panel(request, account, *, form=None, flash="", error=None, offer=None):
     context = {
         **panel_context(request, account, form=form),
         "account": account,
         "panel_flash": flash,
         "plan_error": error,
+        "plan_offer": offer,
     }
     audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"panel": "plans"})
     return render(request, PANEL_TEMPLATE, context)
@@ -93,6 +94,26 @@ def plan_create(request, pk):
         redirect_to=reverse("account-detail", args=[account.pk]),
         panel=PANEL_KEY,
     )
+
+
+@require_POST
+@requires(FieldGroup.BILLING)
+def plan_preview(request, pk):
+    """The schedule the rep is about to offer, before anything is saved: dates and amounts to read
+    to the patient. Nothing changes; "Set up plan" then saves exactly this."""
+    account = account_get(user=request.user, account_id=pk)
+    form = PlanCreateForm(request.POST)
+    offer = None
+    if form.is_valid():
+        try:
+            offer = services.plan_preview(account_id=account.pk, **form.preview_arguments())
+        except ApplicationError as error:
+            error.add_to_form(form)
+    if not request.htmx:
+        return render(
+            request, "payment_plans/plan_preview_page.html", {"account": account, "form": form, "offer": offer}
+        )
+    return _render_panel(request, account, form=form, offer=offer)
 
 
 def _plan_act(request, pk, *, form, perform, success: str):

@@ -76,3 +76,15 @@ def _fresh_content_type_caches():
     _clear_content_type_caches()
     yield
     _clear_content_type_caches()
+
+
+def open_panel(page, key: str):
+    """Open an action panel of the account page the way a rep does (it loads when opened; a panel
+    this browser opened before opens by itself), and return it once loaded."""
+    slot = page.locator(f'.panel-slot[data-panel="{key}"]')
+    button = slot.locator("[data-panel-open]")
+    if button.count():
+        button.click()
+    panel = page.locator(f"#panel-{key}")
+    panel.locator(".panel-head + *").first.wait_for()
+    return panel

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from accounts.models import PatientAccount
 from core.models import AuditEvent
 from payment_plans.models import PaymentPlan
+from tests.browser.conftest import open_panel
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, PatientAccountFactory
 
@@ -42,14 +43,24 @@ def test_rep_sets_up_six_monthly_installments_and_prints_the_agreement(
     sign_in(rep, base, "medium")
     rep.goto(f"{base}/accounts/{account.pk}/")
 
-    panel = rep.get_by_test_id("panel-plans")
+    panel = open_panel(rep, "plans")
     panel.get_by_text("Set up a plan").click()  # the form sits in a closed disclosure
     form = panel.get_by_test_id("plan-create-form")
     expect(form.get_by_label("Plan total")).to_have_value("300.00")
     form.get_by_label("Number of installments", exact=True).fill("6")
     form.get_by_label("Frequency").select_option("monthly")
-    expect(form.get_by_label("Patient agreed: start the plan now")).to_be_checked()
-    form.get_by_role("button", name="Set up plan").click()
+    # The schedule comes first, to read to the patient; nothing is saved yet.
+    form.get_by_role("button", name="Show the schedule").click()
+    offer = rep.get_by_test_id("plan-offer")
+    expect(offer).to_contain_text("$300.00 in 6 installments (monthly)")
+    expect(offer.locator("tbody tr")).to_have_count(6)
+    assert not PaymentPlan.objects.filter(account=account).exists()
+    form = rep.get_by_test_id("plan-create-form")
+    agreed = form.get_by_label("Patient agreed: start the plan now")
+    expect(agreed).not_to_be_checked()
+    agreed.check()
+    rep.screenshot(path="/tmp/plan-offer.png", full_page=True)
+    form.get_by_role("button", name="Set up this plan").click()
 
     panel = rep.get_by_test_id("panel-plans")
     summary = panel.get_by_test_id("plan-summary")

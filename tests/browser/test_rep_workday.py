@@ -14,6 +14,7 @@ from accounts.selectors import practice_today
 from collections_app.models import AccountHold, Contact, PromiseToPay, QueueEntry, ReturnedMail
 from collections_app.queues.services import queue_refresh
 from core.models import AuditEvent
+from tests.browser.conftest import open_panel
 from tests.conftest import post_visit
 from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory
 
@@ -140,7 +141,7 @@ def test_rep_works_three_accounts_from_the_queue(
     expect(rep).to_have_url(re.compile(r"/accounts/\d+/$"))
     worked.append(account_id_of(rep))
     expect(rep.locator("#claim-bar")).to_contain_text("Claimed by you")
-    holds = rep.locator("#panel-holds")
+    holds = open_panel(rep, "holds")
     expect(holds).to_contain_text("No active hold")
     holds.get_by_text("Place a hold").click()
     holds.locator("select[name=kind]").select_option("lop")
@@ -172,7 +173,7 @@ def test_rep_works_three_accounts_from_the_queue(
     expect(rep).to_have_url(re.compile(r"/accounts/\d+/$"))
     worked.append(account_id_of(rep))
     expect(rep.locator("#claim-bar")).to_contain_text("Claimed by you")
-    mail = rep.locator("#panel-correspondence")
+    mail = open_panel(rep, "correspondence")
     mail.get_by_text("Record returned mail").first.click()
     mail.get_by_label("Came back on").fill(today.isoformat())
     mail.locator("select[name=reason]").select_option(index=1)

@@ -283,3 +283,57 @@ def test_plans_panel_loads_alone_for_billing_tiers_only(client, medium, low, out
     assert AuditEvent.objects.filter(user=medium, detail__panel="plans").exists()
     assert _login(client, low).get(url, **HTMX).status_code == 403
     assert _login(client, outsider).get(url, **HTMX).status_code == 404
+
+
+# --- Set-up: the schedule first, then the patient's yes ------------------------------------------------
+
+
+def test_show_the_schedule_saves_nothing_and_lists_every_installment(client, medium, account):
+    client = _login(client, medium)
+    response = client.post(reverse("plan-preview", args=[account.pk]), {"installment_amount": "50.00"}, **HTMX)
+    assert response.status_code == 200 and account_changed_by(response) is None
+    html = response.content.decode()
+    assert 'data-testid="plan-offer"' in html
+    assert "$200.00 in 4 installments (monthly)" in html  # exactly $50 a time, as typed
+    assert html.count("$50.00</td>") == 4
+    assert "Set up this plan" in html
+    assert not PaymentPlan.objects.exists()
+
+
+def test_the_rest_goes_on_the_last_installment(client, medium, account):
+    client = _login(client, medium)
+    html = client.post(
+        reverse("plan-preview", args=[account.pk]), {"installment_amount": "75.00"}, **HTMX
+    ).content.decode()
+    assert "in 3 installments" in html and html.count("$75.00</td>") == 2 and "$50.00</td>" in html
+
+
+def test_the_plan_starts_only_when_the_rep_confirms_the_patient_agreed(client, medium, account):
+    client = _login(client, medium)
+    panel = client.get(reverse("plans-panel", args=[account.pk]), **HTMX).content.decode()
+    assert 'name="activate"' not in panel  # no "start now" before the schedule was shown
+    preview = client.post(reverse("plan-preview", args=[account.pk]), {"installment_count": "4"}, **HTMX)
+    assert 'name="activate"' in preview.content.decode() and "checked" not in _activate_input(preview)
+    client.post(reverse("plan-create", args=[account.pk]), {"installment_count": "4"}, **HTMX)
+    assert PaymentPlan.objects.get().status == PaymentPlan.Status.PROPOSED
+
+
+def test_a_preview_refused_by_policy_says_why_beside_the_field(client, medium, account):
+    client = _login(client, medium)
+    html = client.post(
+        reverse("plan-preview", args=[account.pk]), {"installment_amount": "5.00"}, **HTMX
+    ).content.decode()
+    assert "at least $25.00" in html and 'data-testid="plan-offer"' not in html
+    assert not PaymentPlan.objects.exists()
+
+
+def test_preview_is_for_the_billing_tiers_of_the_practice(client, low, outsider, account):
+    url = reverse("plan-preview", args=[account.pk])
+    assert _login(client, low).post(url, {"installment_count": "4"}, **HTMX).status_code == 403
+    assert _login(client, outsider).post(url, {"installment_count": "4"}, **HTMX).status_code == 404
+
+
+def _activate_input(response) -> str:
+    html = response.content.decode()
+    start = html.index('name="activate"')
+    return html[html.rindex("<input", 0, start) : html.index(">", start)]

@@ -16,6 +16,7 @@ from payment_plans.schedule import (
     MONTHLY,
     add_months,
     build_schedule,
+    build_schedule_of_amount,
     count_for_amount,
     due_dates,
     minimum_installment,
@@ -105,13 +106,22 @@ def test_awkward_amounts_split_exactly(financed, count, shares):
 
 @no_deadline
 @given(financed=amounts, amount=amounts)
-def test_an_installment_amount_gives_shares_at_least_that_amount(financed, amount):
+def test_an_installment_amount_is_what_the_patient_pays_each_time_the_last_takes_the_rest(financed, amount):
     assume(financed / amount <= 600)
-    count = count_for_amount(financed, amount)
-    schedule = build_schedule(financed=financed, count=count, start_on=date(2026, 1, 1), frequency=MONTHLY)
+    schedule = build_schedule_of_amount(
+        financed=financed, installment_amount=amount, start_on=date(2026, 1, 1), frequency=MONTHLY
+    )
     assert sum(row.amount for row in schedule) == financed
-    if financed >= amount:
-        assert min(row.amount for row in schedule) >= amount
+    assert len(schedule) == count_for_amount(financed, amount)
+    assert all(row.amount == min(amount, financed) for row in schedule[:-1])
+    assert 0 < schedule[-1].amount <= amount
+
+
+def test_fifty_dollars_a_month_on_463_95_is_nine_fifties_and_the_rest():
+    schedule = build_schedule_of_amount(
+        financed=Decimal("463.95"), installment_amount=Decimal("50"), start_on=date(2026, 1, 1), frequency=MONTHLY
+    )
+    assert [row.amount for row in schedule] == [Decimal("50.00")] * 9 + [Decimal("13.95")]
 
 
 def test_minimum_installment_is_the_larger_of_the_practice_minimum_and_the_spread():

@@ -77,7 +77,7 @@ def test_activating_puts_the_account_on_a_payment_plan(account, medium):
 
 def test_installment_amount_sets_the_number_of_installments(account, medium):
     plan = _create(account, medium, installment_amount="60.00")
-    assert [row.amount for row in _schedule(plan)] == [Decimal("66.66"), Decimal("66.66"), Decimal("66.68")]
+    assert [row.amount for row in _schedule(plan)] == [Decimal("60.00")] * 3 + [Decimal("20.00")]
 
 
 def test_down_payment_is_due_at_set_up_and_the_rest_is_split(account, medium, today):
