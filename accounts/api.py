@@ -1,26 +1,20 @@
 """REST API for practices, patients, accounts and the ledger (read endpoints).
 
-Thin views: validate the query string, ask a selector (already scoped to the user's practices),
-render with a serializer that drops the field groups the tier may not see, write the audit rows.
-Each view declares its `field_group`; core.access.FieldGroupPermission checks it (403),
-selectors raise 404 for records outside the user's practices.
-
-`queryset = X.objects.none()` on each view only tells the schema generator the model; requests
-never use it, so a forgotten override shows nothing rather than everything.
+Thin views (core.api_support.Api): validate the query string with an Input serializer, ask a
+selector (already scoped to the user's practices: 404 outside them), render with an Output
+serializer that drops the field groups the tier may not see, write the audit rows. Each view
+declares its `field_group`; core.access.FieldGroupPermission checks it (403).
 """
 
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.views import redirect_to_login
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, status
-from rest_framework.authtoken.models import Token
-from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.models import Patient, PatientAccount, Practice, Transaction
+from accounts.models import PatientAccount
 from accounts.selectors import (
     AccountSearch,
     account_aging_today,
@@ -35,30 +29,26 @@ from accounts.selectors import (
 )
 from accounts.serializers import (
     ACCOUNT_ORDERINGS,
-    AccountDetailSerializer,
-    AccountFilterSerializer,
-    AccountListSerializer,
-    PatientDetailSerializer,
-    PatientFilterSerializer,
-    PatientListSerializer,
-    PracticeSerializer,
-    TokenInputSerializer,
-    TokenOutputSerializer,
-    TransactionSerializer,
+    AccountDetailOutput,
+    AccountFilterInput,
+    AccountListOutput,
+    PatientDetailOutput,
+    PatientFilterInput,
+    PatientListOutput,
+    PracticeOutput,
+    TokenInput,
+    TokenOutput,
+    TransactionOutput,
 )
 from core.access import FieldGroup, FieldGroupPermission, scope_to_user
+from core.api_support import Api, StrictPageNumberPagination
 from core.audit import audit_read, audit_reads
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from core.services import api_token_issue
 
 MESSAGE_BAD_CREDENTIALS = "Unable to sign in with that username and password."
 MESSAGE_LOCKED_OUT = "Too many failed sign-in attempts. Try again later or ask an administrator."
-
-
-def _valid_filters(serializer_class, request) -> dict:
-    filters = serializer_class(data=request.query_params, context={"request": request})
-    filters.is_valid(raise_exception=True)
-    return filters.validated_data
 
 
 def _shown(context) -> set:
@@ -90,10 +80,11 @@ class DocsApi(SpectacularSwaggerView):
         return super().handle_exception(exc)
 
 
-class TokenObtainApi(APIView):
-    """Exchange a username and password for an API token.
+class TokenObtainApi(Api):
+    """Exchange a username and password for a new API token, good for API_TOKEN_LIFETIME_HOURS (8 by default).
 
-    Public (no session, no token needed). Failures go through django-axes like the login page:
+    Each call issues another token (name it after the client asking); the key is in this response
+    only. Public (no session, no token needed). Failures go through django-axes like the login page:
     they are counted and audited, and a locked-out username gets 429 even with the right password.
     """
 
@@ -103,98 +94,95 @@ class TokenObtainApi(APIView):
     authentication_classes = []
 
     @extend_schema(
-        request=TokenInputSerializer,
+        request=TokenInput,
         responses={
-            200: TokenOutputSerializer,
+            200: TokenOutput,
             400: OpenApiResponse(description="Wrong username or password."),
             429: OpenApiResponse(description="Locked out after repeated failures."),
         },
         auth=[],
     )
     def post(self, request):
-        credentials = TokenInputSerializer(data=request.data)
-        credentials.is_valid(raise_exception=True)
+        credentials = self.valid_body(TokenInput)
         # The request goes to authenticate() so axes can count the failure and refuse a locked user.
-        user = authenticate(request=request, **credentials.validated_data)
+        name = credentials.pop("name")
+        user = authenticate(request=request, **credentials)
         if user is None:
             if getattr(request, "axes_locked_out", False):
                 return Response({"detail": MESSAGE_LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             raise ApplicationError(MESSAGE_BAD_CREDENTIALS)
-        token, _ = Token.objects.get_or_create(user=user)
+        token, key = api_token_issue(user=user, name=name)
         # A token is a sign-in: audit it and let axes reset the failure count, as a page login does.
         user_logged_in.send(sender=type(user), request=request, user=user)
-        return Response(TokenOutputSerializer({"token": token.key}).data)
+        data = TokenOutput({"token": key, "id": token.pk, "name": token.name, "expires_at": token.expires_at}).data
+        # The key is in this response only: no cache or proxy may keep it (as RFC 6749 5.1 asks).
+        return Response(data, headers={"Cache-Control": "no-store"})
 
 
 # --- Practices ---------------------------------------------------------------------------------
 
 
-class PracticeListApi(ListAPIView):
+class PracticeListApi(Api):
     """The practices you work. Collection policy fields by tier."""
 
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = PracticeSerializer
-    queryset = Practice.objects.none()
+    pagination_class = StrictPageNumberPagination
 
-    def list(self, request):
-        page = self.paginate_queryset(practice_list(user=request.user))
-        data = PracticeSerializer(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+    @extend_schema(responses=PracticeOutput(many=True))
+    def get(self, request):
+        page = self.paginate(practice_list(user=request.user))
+        return self.paginated_response(PracticeOutput(page, many=True, context={"request": request}).data)
 
 
-class PracticeDetailApi(RetrieveAPIView):
+class PracticeDetailApi(Api):
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = PracticeSerializer
-    queryset = Practice.objects.none()
 
-    def retrieve(self, request, pk):
-        practice = practice_get(user=request.user, practice_id=pk)
-        return Response(PracticeSerializer(practice, context=self.get_serializer_context()).data)
+    @extend_schema(responses=PracticeOutput)
+    def get(self, request, pk):
+        return self.respond(PracticeOutput, practice_get(user=request.user, practice_id=pk))
 
 
 # --- Patients ----------------------------------------------------------------------------------
 
 
-@extend_schema_view(get=extend_schema(parameters=[PatientFilterSerializer]))
-class PatientListApi(ListAPIView):
+class PatientListApi(Api):
     """Find patients by name, date of birth, phone or medical record number."""
 
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = PatientListSerializer
-    queryset = Patient.objects.none()
+    pagination_class = StrictPageNumberPagination
 
-    def list(self, request):
-        filters = _valid_filters(PatientFilterSerializer, request)
+    @extend_schema(parameters=[PatientFilterInput], responses=PatientListOutput(many=True))
+    def get(self, request):
+        filters = self.valid_query(PatientFilterInput)
         patients = patient_search(
             user=request.user,
             query=filters.get("q", ""),
             practice_id=filters.get("practice"),
             date_of_birth=filters.get("date_of_birth"),
         )
-        page = self.paginate_queryset(patients)
-        context = self.get_serializer_context()
-        data = PatientListSerializer(page, many=True, context=context).data
+        page = self.paginate(patients)
+        context = {"request": request}
+        data = PatientListOutput(page, many=True, context=context).data
         action = AuditEvent.Action.SEARCH if filters.get("q") else AuditEvent.Action.VIEW
         audit_reads(user=request.user, objects=page, field_groups=_shown(context), action=action)
-        return self.get_paginated_response(data)
+        return self.paginated_response(data)
 
 
-class PatientDetailApi(RetrieveAPIView):
+class PatientDetailApi(Api):
     """A patient's demographics, contact details, upcoming appointments and accounts (SSN: Director)."""
 
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = PatientDetailSerializer
-    queryset = Patient.objects.none()
 
-    def retrieve(self, request, pk):
+    @extend_schema(responses=PatientDetailOutput)
+    def get(self, request, pk):
         patient = patient_get(user=request.user, patient_id=pk)
         accounts = scope_to_user(PatientAccount.objects.filter(patient=patient), request.user)
         context = {
-            **self.get_serializer_context(),
+            "request": request,
             "upcoming_appointments": patient_upcoming_appointments(patient=patient),
             "accounts": accounts.order_by("account_number"),
         }
-        data = PatientDetailSerializer(patient, context=context).data
+        data = PatientDetailOutput(patient, context=context).data
         audit_read(user=request.user, obj=patient, field_groups=_shown(context))
         return Response(data)
 
@@ -202,16 +190,15 @@ class PatientDetailApi(RetrieveAPIView):
 # --- Accounts ----------------------------------------------------------------------------------
 
 
-@extend_schema_view(get=extend_schema(parameters=[AccountFilterSerializer]))
-class AccountListApi(ListAPIView):
+class AccountListApi(Api):
     """Search and filter accounts. Balances, status and balance filters need a billing tier."""
 
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = AccountListSerializer
-    queryset = PatientAccount.objects.none()
+    pagination_class = StrictPageNumberPagination
 
-    def list(self, request):
-        filters = _valid_filters(AccountFilterSerializer, request)
+    @extend_schema(parameters=[AccountFilterInput], responses=AccountListOutput(many=True))
+    def get(self, request):
+        filters = self.valid_query(AccountFilterInput)
         search = AccountSearch(
             query=filters.get("q", ""), practice_id=filters.get("practice"), status=filters.get("status", "")
         )
@@ -219,45 +206,44 @@ class AccountListApi(ListAPIView):
         if filters.get("min_patient_balance") is not None:
             accounts = accounts.filter(patient_balance__gte=filters["min_patient_balance"])
         accounts = accounts.order_by(*ACCOUNT_ORDERINGS[filters["ordering"]][0])
-        page = self.paginate_queryset(accounts)
-        context = self.get_serializer_context()
-        data = AccountListSerializer(page, many=True, context=context).data
+        page = self.paginate(accounts)
+        context = {"request": request}
+        data = AccountListOutput(page, many=True, context=context).data
         action = AuditEvent.Action.SEARCH if filters.get("q") else AuditEvent.Action.VIEW
         audit_reads(user=request.user, objects=page, field_groups=_shown(context), action=action)
-        return self.get_paginated_response(data)
+        return self.paginated_response(data)
 
 
-class AccountDetailApi(RetrieveAPIView):
+class AccountDetailApi(Api):
     """One account: demographics and the past-due flag for every tier; balances and aging by
     encounter for Medium and up."""
 
     field_group = FieldGroup.DEMOGRAPHICS
-    serializer_class = AccountDetailSerializer
-    queryset = PatientAccount.objects.none()
 
-    def retrieve(self, request, pk):
+    @extend_schema(responses=AccountDetailOutput)
+    def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        context = {**self.get_serializer_context(), "aging": account_aging_today(account)}
-        data = AccountDetailSerializer(account, context=context).data
+        context = {"request": request, "aging": account_aging_today(account)}
+        data = AccountDetailOutput(account, context=context).data
         audit_read(user=request.user, obj=account, field_groups=_shown(context))
         return Response(data)
 
 
-class AccountLedgerApi(ListAPIView):
+class AccountLedgerApi(Api):
     """The account's ledger in posting order (effective date, then id), paginated."""
 
     field_group = FieldGroup.BILLING
-    serializer_class = TransactionSerializer
-    queryset = Transaction.objects.none()
+    pagination_class = StrictPageNumberPagination
 
-    def list(self, request, pk):
+    @extend_schema(responses=TransactionOutput(many=True))
+    def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        page = self.paginate_queryset(account_ledger(account=account).select_related("reversed_by"))
-        data = TransactionSerializer(page, many=True, context=self.get_serializer_context()).data
+        page = self.paginate(account_ledger(account=account).select_related("reversed_by"))
+        data = TransactionOutput(page, many=True, context={"request": request}).data
         audit_read(
             user=request.user,
             obj=account,
             field_groups=[FieldGroup.BILLING],
             detail={"ledger_page": self.paginator.page.number},
         )
-        return self.get_paginated_response(data)
+        return self.paginated_response(data)

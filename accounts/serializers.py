@@ -1,12 +1,15 @@
-"""API output serializers for practices, patients, accounts and the ledger.
+"""API serializers for practices, patients, accounts and the ledger.
 
-Every serializer declares the field group of each field (core.api_support.
+`XxxOutput` serializers declare the field group of each field (core.api_support.
 FieldGroupSerializerMixin); the response carries only the groups the user's tier may see.
-Query-string input serializers validate filters before any query runs: bad input is a 400 with
-field errors, never a 500.
+`XxxInput` serializers validate the body or the query string before any query runs: bad input is
+a 400 with field errors, never a 500.
+
+Each Output keeps the schema component name it was published under (`AccountDetail`, not
+`AccountDetailOutput`): API clients generate their types from those names.
 """
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -35,14 +38,16 @@ ADDRESS = ("address_line1", "address_line2", "city", "state", "postal_code")
 # --- Practices ---------------------------------------------------------------------------------
 
 
-class PracticeSummarySerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="PracticeSummary")
+class PracticeSummaryOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {DEMOGRAPHICS: ("id", "code", "name")}
 
     class Meta:
         model = Practice
 
 
-class PracticeSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Practice")
+class PracticeOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """A practice and its collection policy. Reps (Medium) see the rules they work by (statement
     cadence, plan rules, call caps); targets, write-off limits and small-balance thresholds are
     management policy."""
@@ -78,7 +83,8 @@ class PracticeSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer)
 # --- Patients ----------------------------------------------------------------------------------
 
 
-class PatientSummarySerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="PatientSummary")
+class PatientSummaryOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """Who the patient is, enough to recognise them in a list or on an account."""
 
     field_groups = {
@@ -98,30 +104,34 @@ class PatientSummarySerializer(FieldGroupSerializerMixin, serializers.ModelSeria
         model = Patient
 
 
-class PatientListSerializer(PatientSummarySerializer):
-    field_groups = {DEMOGRAPHICS: (*PatientSummarySerializer.field_groups[DEMOGRAPHICS], "practice")}
+@extend_schema_serializer(component_name="PatientList")
+class PatientListOutput(PatientSummaryOutput):
+    field_groups = {DEMOGRAPHICS: (*PatientSummaryOutput.field_groups[DEMOGRAPHICS], "practice")}
 
-    practice = PracticeSummarySerializer(read_only=True)
+    practice = PracticeSummaryOutput(read_only=True)
 
     class Meta:
         model = Patient
 
 
-class AppointmentSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Appointment")
+class AppointmentOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {DEMOGRAPHICS: ("id", "starts_at", "provider", "location", "reason", "status")}
 
     class Meta:
         model = Appointment
 
 
-class PatientAccountLinkSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="PatientAccountLink")
+class PatientAccountLinkOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {DEMOGRAPHICS: ("id", "account_number")}
 
     class Meta:
         model = PatientAccount
 
 
-class PatientDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="PatientDetail")
+class PatientDetailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """A patient's chart header: demographics, contact, address, upcoming appointments, accounts.
     The full SSN is a Director-only identifier; everyone else gets no `ssn` key at all."""
 
@@ -142,53 +152,57 @@ class PatientDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
         FieldGroup.DIRECTOR: ("ssn",),
     }
 
-    practice = PracticeSummarySerializer(read_only=True)
+    practice = PracticeSummaryOutput(read_only=True)
     upcoming_appointments = serializers.SerializerMethodField()
     accounts = serializers.SerializerMethodField()
 
     class Meta:
         model = Patient
 
-    @extend_schema_field(AppointmentSerializer(many=True))
+    @extend_schema_field(AppointmentOutput(many=True))
     def get_upcoming_appointments(self, patient):
-        return AppointmentSerializer(self.context["upcoming_appointments"], many=True, context=self.context).data
+        return AppointmentOutput(self.context["upcoming_appointments"], many=True, context=self.context).data
 
-    @extend_schema_field(PatientAccountLinkSerializer(many=True))
+    @extend_schema_field(PatientAccountLinkOutput(many=True))
     def get_accounts(self, patient):
-        return PatientAccountLinkSerializer(self.context["accounts"], many=True, context=self.context).data
+        return PatientAccountLinkOutput(self.context["accounts"], many=True, context=self.context).data
 
 
 # --- Accounts ----------------------------------------------------------------------------------
 
 
-class GuarantorSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Guarantor")
+class GuarantorOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {DEMOGRAPHICS: ("id", "relationship", "first_name", "last_name", "phone", "email", *ADDRESS)}
 
     class Meta:
         model = Guarantor
 
 
-class AccountListSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="AccountList")
+class AccountListOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {
         DEMOGRAPHICS: ("id", "account_number", "practice", "patient"),
         BILLING: ("status", "patient_balance", "insurance_balance", "follow_up_on"),
     }
 
-    practice = PracticeSummarySerializer(read_only=True)
-    patient = PatientSummarySerializer(read_only=True)
+    practice = PracticeSummaryOutput(read_only=True)
+    patient = PatientSummaryOutput(read_only=True)
 
     class Meta:
         model = PatientAccount
 
 
-class AgingBucketSerializer(FieldGroupSerializerMixin, serializers.Serializer):
+@extend_schema_serializer(component_name="AgingBucket")
+class AgingBucketOutput(FieldGroupSerializerMixin, serializers.Serializer):
     field_groups = {BILLING: ("bucket", "amount")}
 
     bucket = serializers.CharField(help_text="Days since the date of service: 0-30, 31-60, 61-90, 91-120, 121+.")
     amount = serializers.DecimalField(**MONEY)
 
 
-class AgingEncounterSerializer(FieldGroupSerializerMixin, serializers.Serializer):
+@extend_schema_serializer(component_name="AgingEncounter")
+class AgingEncounterOutput(FieldGroupSerializerMixin, serializers.Serializer):
     field_groups = {BILLING: ("encounter_id", "date_of_service", "charged", "open_amount", "age_days", "bucket")}
 
     encounter_id = serializers.IntegerField()
@@ -199,23 +213,25 @@ class AgingEncounterSerializer(FieldGroupSerializerMixin, serializers.Serializer
     bucket = serializers.CharField()
 
 
-class AgingSerializer(FieldGroupSerializerMixin, serializers.Serializer):
+@extend_schema_serializer(component_name="Aging")
+class AgingOutput(FieldGroupSerializerMixin, serializers.Serializer):
     """The account's open patient balance by encounter and bucket, as of the practice's today."""
 
     field_groups = {BILLING: ("as_of", "buckets", "encounters", "unapplied_credit")}
 
     as_of = serializers.DateField()
     buckets = serializers.SerializerMethodField()
-    encounters = AgingEncounterSerializer(many=True)
+    encounters = AgingEncounterOutput(many=True)
     unapplied_credit = serializers.DecimalField(**MONEY)
 
-    @extend_schema_field(AgingBucketSerializer(many=True))
+    @extend_schema_field(AgingBucketOutput(many=True))
     def get_buckets(self, aging: AccountAging):
         rows = [{"bucket": label, "amount": amount} for label, amount in aging.buckets.items()]
-        return AgingBucketSerializer(rows, many=True, context=self.context).data
+        return AgingBucketOutput(rows, many=True, context=self.context).data
 
 
-class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="AccountDetail")
+class AccountDetailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """One account as the tier may see it: everyone gets demographics and the past-due flag (no
     amounts); Medium and up get balances, status and aging by encounter."""
 
@@ -247,9 +263,9 @@ class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
         ),
     }
 
-    practice = PracticeSummarySerializer(read_only=True)
-    patient = PatientSummarySerializer(read_only=True)
-    guarantor = GuarantorSerializer(read_only=True)
+    practice = PracticeSummaryOutput(read_only=True)
+    patient = PatientSummaryOutput(read_only=True)
+    guarantor = GuarantorOutput(read_only=True)
     past_due = serializers.SerializerMethodField(
         help_text=(
             "'See billing office': a patient balance past the practice's grace period that may be collected "
@@ -268,15 +284,16 @@ class AccountDetailSerializer(FieldGroupSerializerMixin, serializers.ModelSerial
     def get_past_due(self, account) -> bool:
         return account_sees_billing_office(account, self.context["aging"])
 
-    @extend_schema_field(AgingSerializer)
+    @extend_schema_field(AgingOutput)
     def get_aging(self, account):
-        return AgingSerializer(self.context["aging"], context=self.context).data
+        return AgingOutput(self.context["aging"], context=self.context).data
 
 
 # --- Ledger ------------------------------------------------------------------------------------
 
 
-class TransactionSerializer(FieldGroupSerializerMixin, serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Transaction")
+class TransactionOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     """One ledger row. Amounts are signed: a charge is positive, a payment or adjustment negative."""
 
     field_groups = {
@@ -316,19 +333,32 @@ class TransactionSerializer(FieldGroupSerializerMixin, serializers.ModelSerializ
 # --- Token -------------------------------------------------------------------------------------
 
 
-class TokenInputSerializer(serializers.Serializer):
+class TokenInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The client or integration asking, e.g. `statement-export`: how the token is listed.",
+    )
 
 
-class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as the header `Authorization: Token <token>`.")
+# No field groups on TokenOutput: the caller is not signed in yet, so a tier filter would drop the token.
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField(
+        help_text="Send as the header `Authorization: Token <token>`. Shown only now: only its hash is kept."
+    )
+    id = serializers.IntegerField(help_text="The token's id, to revoke it: POST /api/auth/tokens/{id}/revoke/.")
+    name = serializers.CharField()
+    expires_at = serializers.DateTimeField(help_text="Refused (401) from then on; ask for a new one.")
 
 
 # --- Query-string filters ----------------------------------------------------------------------
 
 
-class _ScopedFilterSerializer(serializers.Serializer):
+class _ScopedFilterInput(serializers.Serializer):
     """Filters that name a practice check it is one of the user's (context: request)."""
 
     practice = serializers.IntegerField(
@@ -341,7 +371,7 @@ class _ScopedFilterSerializer(serializers.Serializer):
         return value
 
 
-class PatientFilterSerializer(_ScopedFilterSerializer):
+class PatientFilterInput(_ScopedFilterInput):
     q = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -363,7 +393,7 @@ ACCOUNT_ORDERINGS: dict[str, tuple[tuple[str, ...], FieldGroup]] = {
 }
 
 
-class AccountFilterSerializer(_ScopedFilterSerializer):
+class AccountFilterInput(_ScopedFilterInput):
     """Account search. `status`, `min_patient_balance` and balance ordering reveal billing
     information, so a tier without the billing group gets 403 for them."""
 

@@ -15,7 +15,6 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from rest_framework.authtoken.models import TokenProxy
 
 from accounts.models import Practice
 from collections_app import services
@@ -175,9 +174,9 @@ class LockoutAdmin(DirectorOnlyPermissions, AccessAttemptAdmin):
             services.staff_logins_unlocked(acting_user=request.user, usernames=usernames)
 
 
-# Access is tier + practices, never groups; API tokens and the raw axes logs stay out of this page
-# (tokens: `manage.py drf_create_token`; the audit trail already records logins and failures).
-for _model in (Group, TokenProxy, AccessLog, AccessFailureLog, AccessAttempt):
+# Access is tier + practices, never groups; the raw axes logs stay out of this page (the audit
+# trail already records logins and failures). API tokens have their own page (core/admin.py).
+for _model in (Group, AccessLog, AccessFailureLog, AccessAttempt):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 admin.site.register(AccessAttempt, LockoutAdmin)

@@ -3,11 +3,14 @@
 from django.urls import include, path
 
 from accounts import api
+from core import api as core_api
 
 urlpatterns = [
     path("schema/", api.SchemaApi.as_view(), name="api-schema"),
     path("docs/", api.DocsApi.as_view(url_name="api-schema"), name="api-docs"),
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
+    path("auth/tokens/", core_api.ApiTokenListApi.as_view(), name="api-token-list"),
+    path("auth/tokens/<int:pk>/revoke/", core_api.ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
     path("practices/", api.PracticeListApi.as_view(), name="api-practice-list"),
     path("practices/<int:pk>/", api.PracticeDetailApi.as_view(), name="api-practice-detail"),
     path("patients/", api.PatientListApi.as_view(), name="api-patient-list"),

@@ -1,4 +1,5 @@
-"""Shared API plumbing: strict pagination and one error shape."""
+"""Shared API plumbing: the base API view, strict pagination, the field-group serializer mixin
+and one error shape."""
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -7,9 +8,10 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.access import MINIMUM_TIER, FieldGroup, visible_groups
+from core.access import MINIMUM_TIER, FieldGroup, FieldGroupPermission, visible_groups
 from core.errors import ApplicationError
 from core.models import Tier
 
@@ -28,6 +30,55 @@ class StrictPageNumberPagination(PageNumberPagination):
             if raw is not None and not (raw.isdigit() and 0 < int(raw) < 10**7):
                 raise exceptions.ValidationError({name: ["Must be a whole number of at least 1."]})
         return super().paginate_queryset(queryset, request, view)
+
+
+# The base of every API view: declare `field_group` (FieldGroupPermission refuses a view that
+# declares none), validate with an Input serializer, load through a scoped selector, call one
+# service for a write, render with an Output serializer, audit the read.
+# A list that pages sets `pagination_class = StrictPageNumberPagination` and
+# `@extend_schema(responses=XxxOutput(many=True))` on its `get`; drf-spectacular then documents
+# the page envelope and the `page`/`page_size` parameters.
+# (No docstring: drf-spectacular would show it as the description of every undocumented endpoint.)
+class Api(APIView):
+    field_group: FieldGroup | None = None
+    permission_classes = [FieldGroupPermission]
+    # No default paginator: an unpaged list must not be documented as paged.
+    pagination_class: type[PageNumberPagination] | None = None
+
+    def valid_body(self, input_class) -> dict:
+        """`request.data` validated by `input_class` (400 with field errors)."""
+        return self._validated(input_class, self.request.data)
+
+    def valid_query(self, input_class) -> dict:
+        """The query string validated by `input_class` (400 with field errors), before any query runs."""
+        return self._validated(input_class, self.request.query_params)
+
+    def _validated(self, input_class, data) -> dict:
+        given = input_class(data=data, context={"request": self.request})
+        given.is_valid(raise_exception=True)
+        return given.validated_data
+
+    def respond(self, output_class, instance, *, many=False, status_code=status.HTTP_200_OK) -> Response:
+        """`instance` rendered by `output_class` with the request in context (the tier's field groups)."""
+        data = output_class(instance, many=many, context={"request": self.request}).data
+        return Response(data, status=status_code)
+
+    @property
+    def paginator(self) -> PageNumberPagination | None:
+        # DRF's browsable renderer asks every view for `paginator`; None when the view does not page.
+        if not hasattr(self, "_paginator"):
+            self._paginator = self.pagination_class() if self.pagination_class else None
+        return self._paginator
+
+    def paginate(self, queryset) -> list:
+        """This request's page of `queryset` (400 for a bad page number, 404 past the last page);
+        `self.paginator.page.number` is its number."""
+        if self.paginator is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} pages a list but sets no pagination_class.")
+        return self.paginator.paginate_queryset(queryset, self.request, view=self)
+
+    def paginated_response(self, data) -> Response:
+        return self.paginator.get_paginated_response(data)
 
 
 def exception_handler(exc, context):
@@ -125,7 +176,10 @@ class FieldGroupSerializerSchema(OpenApiSerializerExtension):
             if "$ref" in prop:
                 schema["properties"][name] = {"allOf": [{"$ref": prop["$ref"]}], "description": note}
             else:
-                prop["description"] = f"{prop['description']} {note}" if prop.get("description") else note
+                description = prop.get("description", "")
+                # A choice field's description ends in a Markdown list of its values: a new paragraph.
+                separator = "\n\n" if "\n" in description else " "
+                prop["description"] = f"{description}{separator}{note}" if description else note
         if "required" in schema and not required:
             del schema["required"]
         serializer_class = self.target if isinstance(self.target, type) else type(self.target)

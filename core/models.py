@@ -48,6 +48,9 @@ class AuditEvent(models.Model):
         LOGOUT = "logout", "Logged out"
         LOGIN_FAILED = "login_failed", "Login failed"
         ACCESS_CHANGE = "access_change", "Changed access"
+        TOKEN_ISSUED = "token_issued", "API token issued"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        TOKEN_REFUSED = "token_refused", "API token refused"
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -74,3 +77,60 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} {self.object_id}"
+
+
+class ApiToken(models.Model):
+    """An API token: one per client a user signs in from, each with a name and a fixed lifetime.
+
+    Only the SHA-256 of the key is stored, so a read of this table (a backup, a support query)
+    yields nothing that authenticates; the key itself is shown once, in the response that issues
+    it. SHA-256 without a salt or stretching is enough here, unlike for passwords: the key is 256
+    random bits (`secrets.token_urlsafe(32)`), so there is nothing to guess. Rows are never
+    deleted by the app: a revoked or expired token stays for the Directors' page and the audit.
+    """
+
+    class RevokeReason(models.TextChoices):
+        OWNER = "owner", "Revoked by its user"
+        DIRECTOR = "director", "Revoked by a Director"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        DEACTIVATED = "deactivated", "User deactivated"
+
+    user = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="The client or integration it was issued to.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Written at most once a minute (core.auth), so not a write per request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty when automatic."
+    )
+    revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="apitoken_user_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_created"
+            ),
+            # A revoked token says why; a live one has no reason.
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True, revoke_reason="")
+                | (models.Q(revoked_at__isnull=False) & ~models.Q(revoke_reason="")),
+                name="apitoken_revoked_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"API token {self.pk} ({self.name or 'unnamed'})"
+
+    def state(self, now=None) -> str:
+        """Revoked, expired or active (the words the Directors' page shows)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "active"

@@ -8,12 +8,11 @@ policy (ApplicationError: 400 with the field), a scoped selector finds the plan 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.money import MONEY
 from accounts.selectors import account_get
-from core.access import FieldGroup, FieldGroupPermission
-from core.api_support import FieldGroupSerializerMixin
+from core.access import FieldGroup
+from core.api_support import Api, FieldGroupSerializerMixin
 from core.audit import audit_read, audit_reads
 from payment_plans import selectors, services
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
@@ -146,23 +145,14 @@ class PlanCancelInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 
-def _valid(serializer_class, request) -> dict:
-    data = serializer_class(data=request.data)
-    data.is_valid(raise_exception=True)
-    return data.validated_data
-
-
 # --- Views -------------------------------------------------------------------------------------
 
 
-class BillingApi(APIView):
+class BillingApi(Api):
     field_group = BILLING
-    permission_classes = [FieldGroupPermission]
 
     def _detail(self, plan, *, status_code=status.HTTP_200_OK) -> Response:
-        context = {"request": self.request}
-        data = PlanDetailOutput(plan, context=context).data
-        return Response(data, status=status_code)
+        return self.respond(PlanDetailOutput, plan, status_code=status_code)
 
 
 class AccountPlansApi(BillingApi):
@@ -173,12 +163,12 @@ class AccountPlansApi(BillingApi):
         account = account_get(user=request.user, account_id=pk)
         plans = list(selectors.plan_list_for_account(user=request.user, account=account))
         audit_reads(user=request.user, objects=plans, field_groups={BILLING})
-        return Response(PlanOutput(plans, many=True, context={"request": request}).data)
+        return self.respond(PlanOutput, plans, many=True)
 
     @extend_schema(request=PlanCreateInput, responses={201: PlanDetailOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        data = _valid(PlanCreateInput, request)
+        data = self.valid_body(PlanCreateInput)
         plan = services.plan_create(acting_user=request.user, account_id=account.pk, **data)
         plan = selectors.plan_get(user=request.user, plan_id=plan.pk)
         return self._detail(plan, status_code=status.HTTP_201_CREATED)
@@ -206,7 +196,7 @@ class PlanCancelApi(BillingApi):
     @extend_schema(request=PlanCancelInput, responses=PlanDetailOutput)
     def post(self, request, pk):
         plan = selectors.plan_get(user=request.user, plan_id=pk)
-        data = _valid(PlanCancelInput, request)
+        data = self.valid_body(PlanCancelInput)
         services.plan_cancel(acting_user=request.user, plan_id=plan.pk, **data)
         return self._detail(selectors.plan_get(user=request.user, plan_id=pk))
 
@@ -217,6 +207,6 @@ class PlanModifyApi(BillingApi):
     @extend_schema(request=PlanModifyInput, responses=PlanDetailOutput)
     def post(self, request, pk):
         plan = selectors.plan_get(user=request.user, plan_id=pk)
-        data = _valid(PlanModifyInput, request)
+        data = self.valid_body(PlanModifyInput)
         services.plan_modify(acting_user=request.user, plan_id=plan.pk, **data)
         return self._detail(selectors.plan_get(user=request.user, plan_id=pk))

@@ -7,10 +7,9 @@ errors; bad input changes nothing) and calls one service.
 """
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import PatientAccount, Transaction
 from accounts.money import MONEY
@@ -20,7 +19,7 @@ from collections_app.contacts.compliance import contact_decision
 from collections_app.contacts.forms import PAYMENT_METHOD_CHOICES
 from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
 from core.access import FieldGroup
-from core.api_support import FieldGroupSerializerMixin, StrictPageNumberPagination
+from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_read
 
 BILLING = FieldGroup.BILLING
@@ -112,12 +111,16 @@ class CommunicationFlagsOutput(FieldGroupSerializerMixin, serializers.ModelSeria
         model = PatientAccount
 
 
-class ContactDecisionReason(serializers.Serializer):
+class ContactDecisionReason(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {BILLING: ("code", "explanation")}
+
     code = serializers.CharField()
     explanation = serializers.CharField()
 
 
-class ContactDecisionOutput(serializers.Serializer):
+class ContactDecisionOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {BILLING: ("allowed", "reasons", "next_allowed_at")}
+
     allowed = serializers.BooleanField()
     reasons = ContactDecisionReason(many=True)
     next_allowed_at = serializers.DateTimeField(allow_null=True)
@@ -157,6 +160,22 @@ class PaymentRecordInput(serializers.Serializer):
     reference = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     effective_on = serializers.DateField(required=False, allow_null=True, default=None)
+    confirm_overpayment = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Required (with `overpayment_reason`) to take more than the patient balance, up to the "
+        "practice's overpayment limit.",
+    )
+    overpayment_reason = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID) per payment. Sent again with the same key, the call posts nothing "
+    "and answers with the first payment (header `Idempotent-Replayed: true`).",
+)
 
 
 class FollowUpInput(serializers.Serializer):
@@ -190,20 +209,14 @@ class ContactConsentRevokeInput(serializers.Serializer):
 # --- Views ---------------------------------------------------------------------------------------
 
 
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class _AccountApi(APIView):
+class _AccountApi(Api):
     field_group = BILLING
 
     def account(self, request, pk) -> PatientAccount:
         return account_get(user=request.user, account_id=pk)
 
-    def created(self, serializer_class, obj, request) -> Response:
-        return Response(serializer_class(obj, context={"request": request}).data, status=status.HTTP_201_CREATED)
+    def created(self, output_class, obj) -> Response:
+        return self.respond(output_class, obj, status_code=status.HTTP_201_CREATED)
 
 
 class ContactListApi(_AccountApi):
@@ -215,20 +228,19 @@ class ContactListApi(_AccountApi):
     @extend_schema(responses=ContactOutput(many=True))
     def get(self, request, pk):
         account = self.account(request, pk)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.contact_list(account=account), request, view=self)
+        page = self.paginate(selectors.contact_list(account=account))
         data = ContactOutput(page, many=True, context={"request": request}).data
         audit_read(
-            user=request.user, obj=account, field_groups={BILLING}, detail={"contacts_page": paginator.page.number}
+            user=request.user, obj=account, field_groups={BILLING}, detail={"contacts_page": self.paginator.page.number}
         )
-        return paginator.get_paginated_response(data)
+        return self.paginated_response(data)
 
     @extend_schema(request=ContactLogInput, responses={201: ContactOutput})
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(ContactLogInput, request.data)
+        data = self.valid_body(ContactLogInput)
         contact = services.contact_log(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(ContactOutput, contact, request)
+        return self.created(ContactOutput, contact)
 
 
 class ContactDecisionApi(_AccountApi):
@@ -238,12 +250,12 @@ class ContactDecisionApi(_AccountApi):
     @extend_schema(parameters=[ContactDecisionQuery], responses=ContactDecisionOutput)
     def get(self, request, pk):
         account = self.account(request, pk)
-        query = _valid(ContactDecisionQuery, request.query_params)
+        query = self.valid_query(ContactDecisionQuery)
         decision = contact_decision(account=account, at=timezone.now(), **query)
         audit_read(
             user=request.user, obj=account, field_groups={BILLING}, detail={"contact_decision": query["channel"]}
         )
-        return Response(ContactDecisionOutput(decision).data)
+        return self.respond(ContactDecisionOutput, decision)
 
 
 class PromiseListApi(_AccountApi):
@@ -252,34 +264,38 @@ class PromiseListApi(_AccountApi):
         account = self.account(request, pk)
         promises = selectors.promise_list(account=account)[:200]
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"promises": "list"})
-        return Response(PromiseToPayOutput(promises, many=True, context={"request": request}).data)
+        return self.respond(PromiseToPayOutput, promises, many=True)
 
     @extend_schema(request=PromiseToPayInput, responses={201: PromiseToPayOutput})
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(PromiseToPayInput, request.data)
+        data = self.valid_body(PromiseToPayInput)
         promise = services.promise_create(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(PromiseToPayOutput, promise, request)
+        return self.created(PromiseToPayOutput, promise)
 
 
 class PaymentApi(_AccountApi):
     """Record a payment taken by a rep; posts a patient payment to the ledger."""
 
-    @extend_schema(request=PaymentRecordInput, responses={201: PaymentRecordOutput})
+    @extend_schema(request=PaymentRecordInput, responses={201: PaymentRecordOutput}, parameters=[IDEMPOTENCY_KEY])
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(PaymentRecordInput, request.data)
-        row = services.payment_record(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(PaymentRecordOutput, row, request)
+        data = self.valid_body(PaymentRecordInput)
+        key = request.headers.get("Idempotency-Key", "")
+        row = services.payment_record(acting_user=request.user, account_id=account.pk, idempotency_key=key, **data)
+        response = self.created(PaymentRecordOutput, row)
+        if row.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class FollowUpApi(_AccountApi):
     @extend_schema(request=FollowUpInput, responses=CommunicationFlagsOutput)
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(FollowUpInput, request.data)
+        data = self.valid_body(FollowUpInput)
         account = services.follow_up_set(acting_user=request.user, account_id=account.pk, **data)
-        return Response(CommunicationFlagsOutput(account, context={"request": request}).data)
+        return self.respond(CommunicationFlagsOutput, account)
 
 
 class NoteListApi(_AccountApi):
@@ -288,14 +304,14 @@ class NoteListApi(_AccountApi):
         account = self.account(request, pk)
         notes = selectors.note_list(account=account)[:200]
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"notes": "list"})
-        return Response(AccountNoteOutput(notes, many=True, context={"request": request}).data)
+        return self.respond(AccountNoteOutput, notes, many=True)
 
     @extend_schema(request=AccountNoteInput, responses={201: AccountNoteOutput})
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(AccountNoteInput, request.data)
+        data = self.valid_body(AccountNoteInput)
         note = services.note_add(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(AccountNoteOutput, note, request)
+        return self.created(AccountNoteOutput, note)
 
 
 class FlagsApi(_AccountApi):
@@ -305,12 +321,12 @@ class FlagsApi(_AccountApi):
     def get(self, request, pk):
         account = self.account(request, pk)
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"flags": "read"})
-        return Response(CommunicationFlagsOutput(account, context={"request": request}).data)
+        return self.respond(CommunicationFlagsOutput, account)
 
     @extend_schema(request=CommunicationFlagsInput, responses=CommunicationFlagsOutput)
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(CommunicationFlagsInput, request.data)
+        data = self.valid_body(CommunicationFlagsInput)
         account = services.flags_set(
             acting_user=request.user,
             account_id=account.pk,
@@ -321,7 +337,7 @@ class FlagsApi(_AccountApi):
             attorney_phone=data["attorney_phone"],
             expected_version=data["version"],
         )
-        return Response(CommunicationFlagsOutput(account, context={"request": request}).data)
+        return self.respond(CommunicationFlagsOutput, account)
 
 
 class ConsentListApi(_AccountApi):
@@ -332,20 +348,20 @@ class ConsentListApi(_AccountApi):
         account = self.account(request, pk)
         consents = selectors.consent_list(account=account)
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"consents": "list"})
-        return Response(ContactConsentOutput(consents, many=True, context={"request": request}).data)
+        return self.respond(ContactConsentOutput, consents, many=True)
 
     @extend_schema(request=ContactConsentInput, responses={201: ContactConsentOutput})
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(ContactConsentInput, request.data)
+        data = self.valid_body(ContactConsentInput)
         consent = services.consent_record(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(ContactConsentOutput, consent, request)
+        return self.created(ContactConsentOutput, consent)
 
 
 class ConsentRevokeApi(_AccountApi):
     @extend_schema(request=ContactConsentRevokeInput, responses=ContactConsentOutput)
     def post(self, request, pk):
         account = self.account(request, pk)
-        data = _valid(ContactConsentRevokeInput, request.data)
+        data = self.valid_body(ContactConsentRevokeInput)
         consent = services.consent_revoke(acting_user=request.user, account_id=account.pk, **data)
-        return Response(ContactConsentOutput(consent, context={"request": request}).data)
+        return self.respond(ContactConsentOutput, consent)

@@ -2,8 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.selectors import account_get
 from collections_app.correspondence.selectors import (
@@ -22,16 +20,21 @@ from collections_app.correspondence.services import (
 )
 from collections_app.models import BillingInquiry, ReturnedMail
 from core.access import FieldGroup
+from core.api_support import Api, FieldGroupSerializerMixin
 from core.audit import audit_read
 
+DEMOGRAPHICS = FieldGroup.DEMOGRAPHICS
+BILLING = FieldGroup.BILLING
 
-class ReturnedMailOutputSerializer(serializers.ModelSerializer):
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+class ReturnedMailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta:
-        model = ReturnedMail
-        fields = (
+    field_groups = {
+        BILLING: (
             "id",
             "account",
             "patient",
@@ -43,29 +46,17 @@ class ReturnedMailOutputSerializer(serializers.ModelSerializer):
             "resolved_by",
             "resolution",
         )
-        read_only_fields = fields
+    }
+
+    class Meta:
+        model = ReturnedMail
 
 
-class ReturnedMailInputSerializer(serializers.Serializer):
-    received_on = serializers.DateField()
-    reason = serializers.ChoiceField(choices=ReturnedMail.Reason.choices)
+class AddressOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {
+        DEMOGRAPHICS: ("id", "address_line1", "address_line2", "city", "state", "postal_code", "address_is_bad")
+    }
 
-
-class ReturnedMailResolveInputSerializer(serializers.Serializer):
-    resolution = serializers.ChoiceField(
-        choices=[ReturnedMail.Resolution.ADDRESS_CONFIRMED, ReturnedMail.Resolution.UNABLE_TO_LOCATE]
-    )
-
-
-class AddressInputSerializer(serializers.Serializer):
-    address_line1 = serializers.CharField(max_length=200)
-    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=2, min_length=2)
-    postal_code = serializers.CharField(max_length=10)
-
-
-class AddressOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     address_line1 = serializers.CharField()
     address_line2 = serializers.CharField()
@@ -75,13 +66,11 @@ class AddressOutputSerializer(serializers.Serializer):
     address_is_bad = serializers.BooleanField()
 
 
-class InquiryOutputSerializer(serializers.ModelSerializer):
+class InquiryOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     responded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-
-    class Meta:
-        model = BillingInquiry
-        fields = (
+    field_groups = {
+        BILLING: (
             "id",
             "account",
             "channel",
@@ -94,102 +83,119 @@ class InquiryOutputSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
         )
-        read_only_fields = fields
+    }
+
+    class Meta:
+        model = BillingInquiry
 
 
-class InquiryInputSerializer(serializers.Serializer):
+# --- Input -------------------------------------------------------------------------------------
+
+
+class ReturnedMailInput(serializers.Serializer):
+    received_on = serializers.DateField()
+    reason = serializers.ChoiceField(choices=ReturnedMail.Reason.choices)
+
+
+class ReturnedMailResolveInput(serializers.Serializer):
+    resolution = serializers.ChoiceField(
+        choices=[ReturnedMail.Resolution.ADDRESS_CONFIRMED, ReturnedMail.Resolution.UNABLE_TO_LOCATE]
+    )
+
+
+class AddressInput(serializers.Serializer):
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=2, min_length=2)
+    postal_code = serializers.CharField(max_length=10)
+
+
+class InquiryInput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=BillingInquiry.Channel.choices)
     question = serializers.CharField(max_length=4000)
     received_on = serializers.DateField(required=False)
 
 
-class InquiryRespondInputSerializer(serializers.Serializer):
+class InquiryRespondInput(serializers.Serializer):
     response = serializers.CharField(max_length=4000)
 
 
-class AccountReturnedMailApi(APIView):
+# --- Views -------------------------------------------------------------------------------------
+
+
+class AccountReturnedMailApi(Api):
     """GET: returned mail for the account's patient, open first. POST: record mail that came back."""
 
-    field_group = FieldGroup.BILLING
+    field_group = BILLING
 
-    @extend_schema(responses=ReturnedMailOutputSerializer(many=True))
+    @extend_schema(responses=ReturnedMailOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         rows = list(returned_mail_list(user=request.user, account=account)[:200])
-        audit_read(
-            user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"returned_mail": len(rows)}
-        )
-        return Response(ReturnedMailOutputSerializer(rows, many=True).data)
+        audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"returned_mail": len(rows)})
+        return self.respond(ReturnedMailOutput, rows, many=True)
 
-    @extend_schema(request=ReturnedMailInputSerializer, responses={201: ReturnedMailOutputSerializer})
+    @extend_schema(request=ReturnedMailInput, responses={201: ReturnedMailOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        data = ReturnedMailInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = returned_mail_record(acting_user=request.user, account_id=account.pk, **data.validated_data)
-        return Response(ReturnedMailOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+        data = self.valid_body(ReturnedMailInput)
+        row = returned_mail_record(acting_user=request.user, account_id=account.pk, **data)
+        return self.respond(ReturnedMailOutput, row, status_code=status.HTTP_201_CREATED)
 
 
-class ReturnedMailResolveApi(APIView):
+class ReturnedMailResolveApi(Api):
     """Resolve returned mail without a new address: confirmed good, or unable to locate."""
 
-    field_group = FieldGroup.BILLING
+    field_group = BILLING
 
-    @extend_schema(request=ReturnedMailResolveInputSerializer, responses=ReturnedMailOutputSerializer)
+    @extend_schema(request=ReturnedMailResolveInput, responses=ReturnedMailOutput)
     def post(self, request, pk):
         row = returned_mail_get(user=request.user, returned_mail_id=pk)
-        data = ReturnedMailResolveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = returned_mail_resolve(
-            acting_user=request.user, returned_mail_id=row.pk, resolution=data.validated_data["resolution"]
-        )
-        return Response(ReturnedMailOutputSerializer(row).data)
+        data = self.valid_body(ReturnedMailResolveInput)
+        row = returned_mail_resolve(acting_user=request.user, returned_mail_id=row.pk, resolution=data["resolution"])
+        return self.respond(ReturnedMailOutput, row)
 
 
-class PatientAddressApi(APIView):
+class PatientAddressApi(Api):
     """Correct the patient's address: the old one is kept in the history, returned mail resolved."""
 
-    field_group = FieldGroup.BILLING
+    field_group = BILLING
 
-    @extend_schema(request=AddressInputSerializer, responses=AddressOutputSerializer)
+    @extend_schema(request=AddressInput, responses=AddressOutput)
     def post(self, request, pk):
         patient = patient_for_address(user=request.user, patient_id=pk)
-        data = AddressInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        patient = address_correct(acting_user=request.user, patient_id=patient.pk, **data.validated_data)
-        return Response(AddressOutputSerializer(patient).data)
+        data = self.valid_body(AddressInput)
+        patient = address_correct(acting_user=request.user, patient_id=patient.pk, **data)
+        return self.respond(AddressOutput, patient)
 
 
-class AccountInquiriesApi(APIView):
+class AccountInquiriesApi(Api):
     """GET: the account's billing inquiries, unanswered first. POST: log an inquiry."""
 
-    field_group = FieldGroup.BILLING
+    field_group = BILLING
 
-    @extend_schema(responses=InquiryOutputSerializer(many=True))
+    @extend_schema(responses=InquiryOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         rows = list(inquiry_list(user=request.user, account=account)[:200])
-        audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"inquiries": len(rows)})
-        return Response(InquiryOutputSerializer(rows, many=True).data)
+        audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"inquiries": len(rows)})
+        return self.respond(InquiryOutput, rows, many=True)
 
-    @extend_schema(request=InquiryInputSerializer, responses={201: InquiryOutputSerializer})
+    @extend_schema(request=InquiryInput, responses={201: InquiryOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        data = InquiryInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        inquiry = inquiry_open(acting_user=request.user, account_id=account.pk, **data.validated_data)
-        return Response(InquiryOutputSerializer(inquiry).data, status=status.HTTP_201_CREATED)
+        data = self.valid_body(InquiryInput)
+        inquiry = inquiry_open(acting_user=request.user, account_id=account.pk, **data)
+        return self.respond(InquiryOutput, inquiry, status_code=status.HTTP_201_CREATED)
 
 
-class InquiryRespondApi(APIView):
-    field_group = FieldGroup.BILLING
+class InquiryRespondApi(Api):
+    field_group = BILLING
 
-    @extend_schema(request=InquiryRespondInputSerializer, responses=InquiryOutputSerializer)
+    @extend_schema(request=InquiryRespondInput, responses=InquiryOutput)
     def post(self, request, pk):
         inquiry = inquiry_get(user=request.user, inquiry_id=pk)
-        data = InquiryRespondInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        inquiry = inquiry_respond(
-            acting_user=request.user, inquiry_id=inquiry.pk, response=data.validated_data["response"]
-        )
-        return Response(InquiryOutputSerializer(inquiry).data)
+        data = self.valid_body(InquiryRespondInput)
+        inquiry = inquiry_respond(acting_user=request.user, inquiry_id=inquiry.pk, response=data["response"])
+        return self.respond(InquiryOutput, inquiry)

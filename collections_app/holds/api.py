@@ -4,8 +4,6 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.money import MONEY
 from accounts.selectors import account_get
@@ -13,19 +11,23 @@ from collections_app.holds.selectors import hold_get, hold_list
 from collections_app.holds.services import KIND_FIELDS, hold_place, hold_release, lop_status_check
 from collections_app.models import AccountHold
 from core.access import FieldGroup
+from core.api_support import Api, FieldGroupSerializerMixin
 from core.audit import audit_read
 
+BILLING = FieldGroup.BILLING
 
-class HoldOutputSerializer(serializers.ModelSerializer):
+# --- Output ------------------------------------------------------------------------------------
+
+
+class HoldOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     has_letter = serializers.SerializerMethodField()
     letter_url = serializers.SerializerMethodField()
 
-    class Meta:
-        model = AccountHold
-        fields = (
+    field_groups = {
+        BILLING: (
             "id",
             "account",
             "kind",
@@ -64,7 +66,10 @@ class HoldOutputSerializer(serializers.ModelSerializer):
             "dispute_kind",
             "received_on",
         )
-        read_only_fields = fields
+    }
+
+    class Meta:
+        model = AccountHold
 
     def get_has_letter(self, hold) -> bool:
         return bool(hold.lop_letter)
@@ -73,7 +78,10 @@ class HoldOutputSerializer(serializers.ModelSerializer):
         return reverse("hold-letter", args=[hold.pk]) if hold.lop_letter else None
 
 
-class HoldPlaceInputSerializer(serializers.Serializer):
+# --- Input -------------------------------------------------------------------------------------
+
+
+class HoldPlaceInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AccountHold.Kind.choices)
     placed_on = serializers.DateField(required=False)
     case_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
@@ -98,35 +106,36 @@ class HoldPlaceInputSerializer(serializers.Serializer):
     received_on = serializers.DateField(required=False)
 
 
-class HoldReleaseInputSerializer(serializers.Serializer):
+class HoldReleaseInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class LopStatusCheckInputSerializer(serializers.Serializer):
+class LopStatusCheckInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AccountHold.LopStatus.choices)
     settlement_amount = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class AccountHoldsApi(APIView):
+# --- Views -------------------------------------------------------------------------------------
+
+
+class AccountHoldsApi(Api):
     """GET: the account's holds, active first. POST: place a hold (multipart to attach the LOP letter)."""
 
-    field_group = FieldGroup.BILLING
+    field_group = BILLING
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(responses=HoldOutputSerializer(many=True))
+    @extend_schema(responses=HoldOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         holds = list(hold_list(user=request.user, account=account))
-        audit_read(user=request.user, obj=account, field_groups={FieldGroup.BILLING}, detail={"holds": len(holds)})
-        return Response(HoldOutputSerializer(holds, many=True).data)
+        audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"holds": len(holds)})
+        return self.respond(HoldOutput, holds, many=True)
 
-    @extend_schema(request=HoldPlaceInputSerializer, responses={201: HoldOutputSerializer})
+    @extend_schema(request=HoldPlaceInput, responses={201: HoldOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        data = HoldPlaceInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = dict(self.valid_body(HoldPlaceInput))
         kind = values.pop("kind")
         letter = values.pop("lop_letter", None)
         placed_on = values.pop("placed_on", None)
@@ -141,34 +150,32 @@ class AccountHoldsApi(APIView):
             lop_letter=letter if kind == AccountHold.Kind.LOP else None,
             **details,
         )
-        return Response(HoldOutputSerializer(hold).data, status=status.HTTP_201_CREATED)
+        return self.respond(HoldOutput, hold, status_code=status.HTTP_201_CREATED)
 
 
-class HoldReleaseApi(APIView):
-    field_group = FieldGroup.BILLING
+class HoldReleaseApi(Api):
+    field_group = BILLING
 
-    @extend_schema(request=HoldReleaseInputSerializer, responses=HoldOutputSerializer)
+    @extend_schema(request=HoldReleaseInput, responses=HoldOutput)
     def post(self, request, pk):
         hold = hold_get(user=request.user, hold_id=pk)
-        data = HoldReleaseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        hold = hold_release(acting_user=request.user, hold_id=hold.pk, reason=data.validated_data["reason"])
-        return Response(HoldOutputSerializer(hold).data)
+        data = self.valid_body(HoldReleaseInput)
+        hold = hold_release(acting_user=request.user, hold_id=hold.pk, reason=data["reason"])
+        return self.respond(HoldOutput, hold)
 
 
-class LopStatusCheckApi(APIView):
-    field_group = FieldGroup.BILLING
+class LopStatusCheckApi(Api):
+    field_group = BILLING
 
-    @extend_schema(request=LopStatusCheckInputSerializer, responses=HoldOutputSerializer)
+    @extend_schema(request=LopStatusCheckInput, responses=HoldOutput)
     def post(self, request, pk):
         hold = hold_get(user=request.user, hold_id=pk)
-        data = LopStatusCheckInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.valid_body(LopStatusCheckInput)
         hold = lop_status_check(
             acting_user=request.user,
             hold_id=hold.pk,
-            status=data.validated_data["status"],
-            settlement_amount=data.validated_data.get("settlement_amount"),
-            note=data.validated_data.get("note", ""),
+            status=data["status"],
+            settlement_amount=data.get("settlement_amount"),
+            note=data.get("note", ""),
         )
-        return Response(HoldOutputSerializer(hold).data)
+        return self.respond(HoldOutput, hold)

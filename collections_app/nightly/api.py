@@ -1,24 +1,27 @@
-"""GET /api/jobs/runs/: nightly run history (management tier; counts only, no PHI)."""
+"""GET /api/jobs/runs/: nightly run history (management tier; counts only, no PHI, so no audit row)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.generics import ListAPIView
 
 from collections_app.models import JobRun
 from collections_app.nightly.views import runs_for
 from core.access import FieldGroup
+from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
+
+MANAGEMENT = FieldGroup.MANAGEMENT
 
 
-class JobRunFilterSerializer(serializers.Serializer):
+class JobRunFilterInput(serializers.Serializer):
     job = serializers.CharField(required=False, allow_blank=True, max_length=60)
     status = serializers.ChoiceField(choices=JobRun.Status.choices, required=False)
     as_of = serializers.DateField(required=False)
 
 
-class JobRunSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = JobRun
-        fields = [
+# The schema component keeps the name it was published under (clients generate types from it).
+@extend_schema_serializer(component_name="JobRun")
+class JobRunOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    field_groups = {
+        MANAGEMENT: (
             "id",
             "job",
             "as_of",
@@ -31,24 +34,26 @@ class JobRunSerializer(serializers.ModelSerializer):
             "progress_total",
             "counts",
             "error",
-        ]
-        read_only_fields = fields
+        )
+    }
+
+    class Meta:
+        model = JobRun
 
 
-@extend_schema(parameters=[JobRunFilterSerializer])
-class JobRunListApi(ListAPIView):
+class JobRunListApi(Api):
     """Nightly job runs, newest date first; filter by `job`, `status` and `as_of`."""
 
-    field_group = FieldGroup.MANAGEMENT
-    serializer_class = JobRunSerializer
-    queryset = JobRun.objects.none()
+    field_group = MANAGEMENT
+    pagination_class = StrictPageNumberPagination
 
-    def get_queryset(self):
-        filters = JobRunFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        runs = runs_for(filters.validated_data.get("job", ""))
-        if "status" in filters.validated_data:
-            runs = runs.filter(status=filters.validated_data["status"])
-        if "as_of" in filters.validated_data:
-            runs = runs.filter(as_of=filters.validated_data["as_of"])
-        return runs
+    @extend_schema(parameters=[JobRunFilterInput], responses=JobRunOutput(many=True))
+    def get(self, request):
+        filters = self.valid_query(JobRunFilterInput)
+        runs = runs_for(filters.get("job", ""))
+        if "status" in filters:
+            runs = runs.filter(status=filters["status"])
+        if "as_of" in filters:
+            runs = runs.filter(as_of=filters["as_of"])
+        page = self.paginate(runs)
+        return self.paginated_response(JobRunOutput(page, many=True, context={"request": request}).data)

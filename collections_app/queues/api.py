@@ -4,11 +4,9 @@
 next account (200), or 404 with a message when nothing is left.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import PatientAccount
 from accounts.money import MONEY
@@ -16,19 +14,45 @@ from collections_app.models import QueueEntry
 from collections_app.queues import selectors, services
 from collections_app.queues.views import MESSAGE_QUEUE_EMPTY
 from core.access import FieldGroup, get_scoped_or_404
+from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_reads
 
+DEMOGRAPHICS = FieldGroup.DEMOGRAPHICS
+BILLING = FieldGroup.BILLING  # the rep's own queue: scores, reasons, leases, balances
 
-class ReasonSerializer(serializers.Serializer):
+
+# --- Output ------------------------------------------------------------------------------------
+# Outputs published before the Output rename keep their schema component names (clients generate
+# types from them).
+
+
+@extend_schema_serializer(component_name="Reason")
+class ReasonOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {BILLING: ("code", "label")}
+
     code = serializers.CharField()
     label = serializers.CharField()
 
 
-def _reasons(codes) -> list[dict]:
-    return [{"code": code, "label": selectors.REASON_LABELS.get(code, code)} for code in codes or ()]
+def _reasons(codes, context) -> list[dict]:
+    rows = [{"code": code, "label": selectors.REASON_LABELS.get(code, code)} for code in codes or ()]
+    return ReasonOutput(rows, many=True, context=context).data
 
 
-class ClaimedAccountSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="ClaimedAccount")
+class ClaimedAccountOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {
+        DEMOGRAPHICS: ("id", "account_number", "practice", "practice_code", "patient_name"),
+        BILLING: (
+            "patient_balance",
+            "insurance_balance",
+            "score",
+            "top_reason",
+            "reasons",
+            "claim_expires_at",
+        ),
+    }
+
     id = serializers.IntegerField(source="pk")
     account_number = serializers.CharField()
     practice = serializers.IntegerField(source="practice_id")
@@ -41,65 +65,23 @@ class ClaimedAccountSerializer(serializers.Serializer):
     reasons = serializers.SerializerMethodField()
     claim_expires_at = serializers.DateTimeField(source="queue_entry.claim_expires_at")
 
-    @extend_schema_field(ReasonSerializer(many=True))
+    @extend_schema_field(ReasonOutput(many=True))
     def get_reasons(self, account) -> list[dict]:
-        return _reasons(account.queue_entry.reasons)
+        return _reasons(account.queue_entry.reasons, self.context)
 
 
-class QueueNextApi(APIView):
-    """Claim the next account of your queue (a lease of `lease_minutes`). Asking again while your
-    lease is live returns the same account, unless `release_current` lets it go first."""
+class QueueReleaseOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {DEMOGRAPHICS: ("account",), BILLING: ("claim_expires_at",)}
 
-    field_group = FieldGroup.BILLING
-
-    class QueueNextInputSerializer(serializers.Serializer):
-        release_current = serializers.BooleanField(default=False)
-        lease_minutes = serializers.IntegerField(default=services.LEASE_MINUTES, min_value=5, max_value=240)
-
-    @extend_schema(
-        request=QueueNextInputSerializer,
-        responses={200: ClaimedAccountSerializer, 404: OpenApiResponse(description="Nothing left in your queue.")},
-    )
-    def post(self, request):
-        given = self.QueueNextInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        account = services.queue_claim_next(acting_user=request.user, **given.validated_data)
-        if account is None:
-            return Response({"detail": MESSAGE_QUEUE_EMPTY}, status=status.HTTP_404_NOT_FOUND)
-        return Response(ClaimedAccountSerializer(account).data)
+    account = serializers.IntegerField(source="account_id")
+    claim_expires_at = serializers.DateTimeField()
 
 
-class QueueReleaseApi(APIView):
-    """Release your lease on an account (managers: anyone's). The account stays in the queue."""
-
-    field_group = FieldGroup.BILLING
-
-    class QueueReleaseOutputSerializer(serializers.Serializer):
-        account = serializers.IntegerField(source="account_id")
-        claim_expires_at = serializers.DateTimeField()
-
-    @extend_schema(request=None, responses={200: QueueReleaseOutputSerializer})
-    def post(self, request, pk):
-        account = get_scoped_or_404(PatientAccount.objects.all(), request.user, pk=pk)
-        get_scoped_or_404(QueueEntry.objects.all(), request.user, account_id=account.pk)
-        entry = services.queue_release(acting_user=request.user, account_id=account.pk)
-        return Response(self.QueueReleaseOutputSerializer(entry).data)
-
-
-class QueueEntrySerializer(serializers.ModelSerializer):
-    account_number = serializers.CharField(source="account.account_number")
-    patient_name = serializers.CharField(source="account.patient.full_name")
-    patient_balance = serializers.DecimalField(source="account.patient_balance", **MONEY)
-    insurance_balance = serializers.DecimalField(source="account.insurance_balance", **MONEY)
-    reasons = serializers.SerializerMethodField()
-
-    class Meta:
-        model = QueueEntry
-        fields = (
-            "account",
-            "account_number",
-            "practice",
-            "patient_name",
+@extend_schema_serializer(component_name="QueueEntry")
+class QueueEntryOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    field_groups = {
+        DEMOGRAPHICS: ("account", "account_number", "practice", "patient_name"),
+        BILLING: (
             "patient_balance",
             "insurance_balance",
             "score",
@@ -109,47 +91,99 @@ class QueueEntrySerializer(serializers.ModelSerializer):
             "assigned_rep",
             "claimed_by",
             "claim_expires_at",
-        )
-        read_only_fields = fields
+        ),
+    }
 
-    @extend_schema_field(ReasonSerializer(many=True))
+    account_number = serializers.CharField(source="account.account_number")
+    patient_name = serializers.CharField(source="account.patient.full_name")
+    patient_balance = serializers.DecimalField(source="account.patient_balance", **MONEY)
+    insurance_balance = serializers.DecimalField(source="account.insurance_balance", **MONEY)
+    reasons = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QueueEntry
+
+    @extend_schema_field(ReasonOutput(many=True))
     def get_reasons(self, entry) -> list[dict]:
-        return _reasons(entry.reasons)
+        return _reasons(entry.reasons, self.context)
 
 
-class MyQueueApi(ListAPIView):
+class QueueReassignOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {DEMOGRAPHICS: ("account",), BILLING: ("assigned_rep",)}
+
+    account = serializers.IntegerField(source="pk")
+    assigned_rep = serializers.IntegerField(source="assigned_rep_id", allow_null=True)
+
+
+# --- Input -------------------------------------------------------------------------------------
+
+
+class QueueNextInput(serializers.Serializer):
+    release_current = serializers.BooleanField(default=False)
+    lease_minutes = serializers.IntegerField(default=services.LEASE_MINUTES, min_value=5, max_value=240)
+
+
+class QueueReassignInput(serializers.Serializer):
+    account = serializers.IntegerField()
+    rep = serializers.IntegerField(allow_null=True)
+
+
+# --- Views -------------------------------------------------------------------------------------
+
+
+class QueueNextApi(Api):
+    """Claim the next account of your queue (a lease of `lease_minutes`). Asking again while your
+    lease is live returns the same account, unless `release_current` lets it go first."""
+
+    field_group = BILLING
+
+    @extend_schema(
+        request=QueueNextInput,
+        responses={200: ClaimedAccountOutput, 404: OpenApiResponse(description="Nothing left in your queue.")},
+    )
+    def post(self, request):
+        data = self.valid_body(QueueNextInput)
+        account = services.queue_claim_next(acting_user=request.user, **data)
+        if account is None:
+            return Response({"detail": MESSAGE_QUEUE_EMPTY}, status=status.HTTP_404_NOT_FOUND)
+        return self.respond(ClaimedAccountOutput, account)
+
+
+class QueueReleaseApi(Api):
+    """Release your lease on an account (managers: anyone's). The account stays in the queue."""
+
+    field_group = BILLING
+
+    @extend_schema(request=None, responses={200: QueueReleaseOutput})
+    def post(self, request, pk):
+        account = get_scoped_or_404(PatientAccount.objects.all(), request.user, pk=pk)
+        get_scoped_or_404(QueueEntry.objects.all(), request.user, account_id=account.pk)
+        entry = services.queue_release(acting_user=request.user, account_id=account.pk)
+        return self.respond(QueueReleaseOutput, entry)
+
+
+class MyQueueApi(Api):
     """Your queue, best first: what `POST /api/queue/next/` draws from (leased entries included)."""
 
-    field_group = FieldGroup.BILLING
-    serializer_class = QueueEntrySerializer
-    queryset = QueueEntry.objects.none()
+    field_group = BILLING
+    pagination_class = StrictPageNumberPagination
 
-    def list(self, request):
-        page = self.paginate_queryset(selectors.my_queue(user=request.user))
-        data = QueueEntrySerializer(page, many=True).data
-        groups = {FieldGroup.DEMOGRAPHICS, FieldGroup.BILLING}
+    @extend_schema(responses=QueueEntryOutput(many=True))
+    def get(self, request):
+        page = self.paginate(selectors.my_queue(user=request.user))
+        data = QueueEntryOutput(page, many=True, context={"request": request}).data
+        groups = {DEMOGRAPHICS, BILLING}
         audit_reads(user=request.user, objects=[entry.account for entry in page], field_groups=groups)
-        return self.get_paginated_response(data)
+        return self.paginated_response(data)
 
 
-class QueueReassignApi(APIView):
+class QueueReassignApi(Api):
     """Give an account to a rep (active, Medium or above, working its practice), or `null` for the pool."""
 
     field_group = FieldGroup.MANAGEMENT
 
-    class QueueReassignInputSerializer(serializers.Serializer):
-        account = serializers.IntegerField()
-        rep = serializers.IntegerField(allow_null=True)
-
-    class QueueReassignOutputSerializer(serializers.Serializer):
-        account = serializers.IntegerField(source="pk")
-        assigned_rep = serializers.IntegerField(source="assigned_rep_id", allow_null=True)
-
-    @extend_schema(request=QueueReassignInputSerializer, responses={200: QueueReassignOutputSerializer})
+    @extend_schema(request=QueueReassignInput, responses={200: QueueReassignOutput})
     def post(self, request):
-        given = self.QueueReassignInputSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        account = services.account_reassign(
-            acting_user=request.user, account_id=given.validated_data["account"], rep_id=given.validated_data["rep"]
-        )
-        return Response(self.QueueReassignOutputSerializer(account).data)
+        data = self.valid_body(QueueReassignInput)
+        account = services.account_reassign(acting_user=request.user, account_id=data["account"], rep_id=data["rep"])
+        return self.respond(QueueReassignOutput, account)

@@ -152,6 +152,36 @@ def test_every_api_view_declares_a_field_group_or_is_public():
     assert checked > 10
 
 
+def test_every_api_view_is_a_thin_api_view():
+    """One style for every app: core.api_support.Api (the drf-spectacular schema and docs aside)."""
+    from django.urls import URLPattern, get_resolver
+
+    from core.api_support import Api
+
+    def endpoints(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                yield pattern
+            else:
+                yield from endpoints(pattern.url_patterns)
+
+    api_patterns = next(p for p in get_resolver().url_patterns if str(p.pattern) == "api/").url_patterns
+    others = {pattern.name for pattern in endpoints(api_patterns) if not issubclass(pattern.callback.cls, Api)}
+    assert others == {"api-schema", "api-docs"}
+
+
+def test_a_view_without_a_pagination_class_does_not_page(rf):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.api_support import Api
+
+    view = Api()
+    view.request = rf.get("/")
+    assert view.paginator is None  # what DRF's browsable renderer asks every view
+    with pytest.raises(ImproperlyConfigured, match="sets no pagination_class"):
+        view.paginate(PatientAccount.objects.none())
+
+
 # --- Field groups by tier ------------------------------------------------------------------------
 
 
@@ -336,8 +366,8 @@ def test_token_from_username_and_password_opens_the_api(medium, account):
     assert listed.status_code == 200
     assert listed.json()["results"][0]["patient_balance"] == "200.00"
     assert _audit_rows(action="login", user=medium)
-    # the same token comes back on the next sign-in
-    assert _obtain_token(APIClient(), "medium", PASSWORD).json()["token"] == token
+    # Each sign-in issues another token (tests/accounts/test_api_tokens.py: lifetime, revocation).
+    assert _obtain_token(APIClient(), "medium", PASSWORD).json()["token"] != token
 
 
 def test_token_of_a_low_tier_user_gets_low_tier_fields(low, account):
@@ -578,27 +608,60 @@ def test_docs_page_uses_our_own_static_files(api_client, low):
     assert "cdn" not in page.lower()
 
 
-def test_every_serializer_field_has_a_field_group():
-    """A field added without a group would fail closed at run time; catch it here first."""
-    from accounts import serializers
+API_MODULES = [
+    "accounts.serializers",
+    "core.api",
+    "payment_plans.api",
+    "collections_app.queues.api",
+    "collections_app.contacts.api",
+    "collections_app.holds.api",
+    "collections_app.correspondence.api",
+    "collections_app.nightly.api",
+]
 
-    for serializer_class in vars(serializers).values():
+
+@pytest.mark.parametrize("module_name", API_MODULES)
+def test_every_serializer_field_has_a_field_group(module_name):
+    """A field added without a group would fail closed at run time; catch it here first."""
+    from importlib import import_module
+
+    from core.api_support import FieldGroupSerializerMixin
+
+    checked = 0
+    for serializer_class in vars(import_module(module_name)).values():
         if isinstance(serializer_class, type) and issubclass(
-            serializer_class, serializers.FieldGroupSerializerMixin
-        ) and serializer_class is not serializers.FieldGroupSerializerMixin:  # fmt: skip
+            serializer_class, FieldGroupSerializerMixin
+        ) and serializer_class is not FieldGroupSerializerMixin:  # fmt: skip
             for name in serializer_class().fields:
                 serializer_class.field_group_of(name)
+            checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("module_name", API_MODULES)
+def test_every_output_serializer_filters_by_field_group(module_name):
+    """The one style: an `XxxOutput` renders only the tier's field groups (the public token's aside)."""
+    from importlib import import_module
+
+    from core.api_support import FieldGroupSerializerMixin
+
+    unfiltered = [
+        name
+        for name, value in vars(import_module(module_name)).items()
+        if name.endswith("Output") and isinstance(value, type) and not issubclass(value, FieldGroupSerializerMixin)
+    ]
+    assert unfiltered == (["TokenOutput"] if module_name == "accounts.serializers" else [])
 
 
 def test_serializer_without_a_user_refuses_to_render(account):
-    from accounts.serializers import AccountListSerializer
+    from accounts.serializers import AccountListOutput
 
     with pytest.raises(Exception, match="needs the request or user"):
-        AccountListSerializer(account).data  # noqa: B018
+        AccountListOutput(account).data  # noqa: B018
 
 
 def test_serializer_with_a_user_in_context_renders_that_tier(low, account):
-    from accounts.serializers import AccountListSerializer
+    from accounts.serializers import AccountListOutput
 
-    data = AccountListSerializer(account, context={"user": low}).data
+    data = AccountListOutput(account, context={"user": low}).data
     assert "patient_balance" not in data and data["account_number"] == "N0001234"

@@ -82,11 +82,11 @@ def test_next_never_returns_another_practices_account(api, outsider, practice):
 
 
 def test_next_works_with_token_auth(client, medium, practice):
-    from rest_framework.authtoken.models import Token
+    from core.services import api_token_issue
 
     account = queued(practice)
-    token = Token.objects.create(user=medium)
-    response = client.post("/api/queue/next/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = api_token_issue(user=medium, name="queue test")
+    response = client.post("/api/queue/next/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert response.json()["id"] == account.pk
 
