@@ -11,9 +11,10 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import AddressHistory, Patient, PatientAccount
+from accounts.models import AddressHistory, Guarantor, Patient, PatientAccount
 from accounts.selectors import account_practice_today
 from accounts.services import account_lock, patient_update_demographics
 from accounts.validators import refuse_card_numbers
@@ -185,12 +186,34 @@ def address_correct(
             next(iter(error.message_dict.items())) if hasattr(error, "error_dict") else (None, error.messages)
         )
         raise ApplicationError(messages[0], field=field) from None
+    _self_guarantors_follow(acting_user=acting_user, patient=patient, address=new_address)
     resolved = _resolve_open(
         acting_user=acting_user, patient=patient, resolution=ReturnedMail.Resolution.ADDRESS_CORRECTED, now=now
     )
     for account_id in _accounts_of(resolved) or list(patient.accounts.values_list("pk", flat=True)):
         queue_refresh_account(account_id=account_id)
     return patient
+
+
+def _self_guarantors_follow(*, acting_user, patient: Patient, address: dict) -> None:
+    """A patient who is their own guarantor gets statements at the same address: the guarantor
+    record moves with the patient's, or the next statement goes back to the returned address."""
+    of_patient = Q(patient_id=patient.pk) | Q(pk__in=patient.accounts.values("guarantor_id"))
+    guarantors = list(
+        Guarantor.objects.select_for_update().filter(of_patient, relationship=Guarantor.Relationship.SELF)
+    )
+    for guarantor in guarantors:
+        changed = [name for name, value in address.items() if getattr(guarantor, name) != value]
+        if not changed:
+            continue
+        Guarantor.objects.filter(pk=guarantor.pk).update(**address)
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=guarantor,
+            field_group=FieldGroup.DEMOGRAPHICS,
+            detail={"fields": changed, "reason": "patient_address_corrected", "patient_id": patient.pk},
+        )
 
 
 @transaction.atomic

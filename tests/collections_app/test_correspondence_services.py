@@ -201,3 +201,19 @@ def test_the_panel_shows_an_inquiry_overdue_from_the_day_after_it_was_due(medium
     assert overdue(inquiry.response_due_on + timedelta(days=1)) == [inquiry.pk]
     services.inquiry_respond(acting_user=medium, inquiry_id=inquiry.pk, response="Answered")
     assert overdue(date(2026, 1, 1)) == []
+
+
+def test_a_self_guarantor_moves_with_the_corrected_address_and_another_guarantor_does_not(medium, account, practice):
+    from accounts.models import Guarantor
+    from tests.factories import GuarantorFactory, PatientAccountFactory
+
+    record(medium, account)
+    parent = GuarantorFactory(practice=practice, relationship=Guarantor.Relationship.PARENT, address_line1="9 Oak Rd")
+    child_account = PatientAccountFactory(practice=practice, patient=account.patient, guarantor=parent)
+    services.address_correct(acting_user=medium, patient_id=account.patient_id, **NEW_ADDRESS)
+    own = Guarantor.objects.get(pk=account.guarantor_id)
+    assert own.relationship == Guarantor.Relationship.SELF
+    assert (own.address_line1, own.state) == ("42 Elm Street", "NY")
+    assert Guarantor.objects.get(pk=child_account.guarantor_id).address_line1 == "9 Oak Rd"
+    audit = AuditEvent.objects.get(object_type="accounts.guarantor", object_id=str(own.pk))
+    assert audit.detail["reason"] == "patient_address_corrected" and "Elm" not in str(audit.detail)
