@@ -68,6 +68,7 @@ class GuarantorFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     first_name = factory.SelfAttribute("patient.first_name")
     last_name = factory.SelfAttribute("patient.last_name")
+    phone = factory.SelfAttribute("patient.phone")
 
 
 class PatientAccountFactory(factory.django.DjangoModelFactory):

@@ -19,8 +19,14 @@ Decisions made here, with their sources:
   number and letters are not. A conversation that ended with the consumer asking for a call back
   does not start the quiet period: a call placed with the person's prior consent given directly
   to us is excluded (1006.14(b)(3)(i)).
-- The convenient-hours window applies to calls and texts (FDCPA 1692c(a)(1); Reg F 1006.6(b)(1)(i)
-  covers every communication; letters and email are not delivered "at a time").
+- The convenient-hours window applies to calls, texts and email (FDCPA 1692c(a)(1); Reg F
+  1006.6(b)(1)(i) covers every communication, and an electronic one is made when it is sent, so an
+  email at 22:38 the patient's time is as inconvenient as a call). Letters are not delivered "at a
+  time" and have no window.
+- Each channel needs somewhere to go: a call or text a phone number, an email an email address, a
+  letter a mailing address that has not come back as undeliverable (returned mail stops mailings
+  until the address is corrected). The number or address is the party's: the guarantor's for the
+  guarantor, the patient's otherwise.
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +42,7 @@ Party = Contact.Party
 Outcome = Contact.Outcome
 
 OUTBOUND_CHANNELS = frozenset({Channel.OUTBOUND_CALL, Channel.TEXT, Channel.LETTER, Channel.EMAIL})
-TIMED_CHANNELS = frozenset({Channel.OUTBOUND_CALL, Channel.TEXT})
+TIMED_CHANNELS = frozenset({Channel.OUTBOUND_CALL, Channel.TEXT, Channel.EMAIL})
 CONSUMER_PARTIES = frozenset({Party.PATIENT, Party.GUARANTOR, Party.EXECUTOR, Party.NOBODY})
 REPRESENTED_PARTIES = frozenset({Party.PATIENT, Party.GUARANTOR, Party.NOBODY})
 CONVERSATION_PARTIES = frozenset({Party.PATIENT, Party.GUARANTOR, Party.EXECUTOR})
@@ -64,6 +70,8 @@ CONSENT_REVOKED = "consent_revoked"
 CALL_CAP = "call_cap"
 QUIET_AFTER_CONVERSATION = "quiet_after_conversation"
 CALL_WINDOW = "call_window"
+NO_CONTACT_DETAIL = "no_contact_detail"
+ADDRESS_BAD = "address_bad"
 
 # How often the earliest-allowed time is re-checked (a freed cap can land outside the window).
 _MAX_SETTLE_STEPS = 6
@@ -161,6 +169,11 @@ def contact_decision(
             else:
                 reasons.append(Reason(NO_CONSENT, f"no recorded consent to {label}"))
 
+    missing = _missing_contact_detail(account, channel, party)
+    if missing is not None:
+        standing = True
+        reasons.append(missing)
+
     calls: list[Contact] = []
     if channel == Channel.OUTBOUND_CALL and party in CONSUMER_PARTIES:
         lookback = max(practice.call_cap_days, practice.call_quiet_days_after_conversation)
@@ -186,6 +199,30 @@ def contact_decision(
             break
         next_at = later
     return Decision(allowed=False, reasons=reasons, next_allowed_at=next_at)
+
+
+def _missing_contact_detail(account, channel: str, party: str) -> Reason | None:
+    """The phone, email or mailing address the attempt needs, when the party has none on file.
+    Attorneys and executors are reached at what the rep has in hand (the hold's details)."""
+    if party not in (Party.PATIENT, Party.GUARANTOR, Party.NOBODY):
+        return None
+    patient, guarantor = account.patient, account.guarantor
+    if party == Party.GUARANTOR and not _guarantor_is_patient(account):
+        who, phone, email, address = "the guarantor", guarantor.phone, guarantor.email, guarantor.address_line1
+        bad = False
+    else:  # the patient, or a patient who is their own guarantor: the patient's record is kept current
+        who, phone, email, address = "the patient", patient.phone, patient.email, patient.address_line1
+        bad = patient.address_is_bad
+    if channel in (Channel.OUTBOUND_CALL, Channel.TEXT) and not phone:
+        return Reason(NO_CONTACT_DETAIL, f"no phone number on file for {who}")
+    if channel == Channel.EMAIL and not email:
+        return Reason(NO_CONTACT_DETAIL, f"no email address on file for {who}")
+    if channel == Channel.LETTER:
+        if not address:
+            return Reason(NO_CONTACT_DETAIL, f"no mailing address on file for {who}")
+        if bad:
+            return Reason(ADDRESS_BAD, "mail came back from this address: correct the address first")
+    return None
 
 
 def _guarantor_is_patient(account) -> bool:

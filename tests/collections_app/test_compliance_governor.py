@@ -302,3 +302,59 @@ def test_a_deceased_patients_separate_guarantor_may_still_be_called(account):
     account.guarantor.relationship = account.guarantor.Relationship.PARENT
     account.guarantor.save()
     assert call(account, party=Party.GUARANTOR).allowed
+
+
+# --- Each channel needs somewhere to go, and email keeps the hours too -----------------------------
+
+
+def attempt(account, channel, *, party=Party.PATIENT, at=NOON_NY):
+    return contact_decision(account=account, channel=channel, party=party, at=at)
+
+
+def test_no_email_on_file_refuses_an_email_and_says_so(account):
+    account.patient.email = ""
+    account.patient.save()
+    decision = attempt(account, Channel.EMAIL)
+    assert decision.codes == [compliance.NO_CONTACT_DETAIL]
+    assert "no email address on file for the patient" in decision.explanation
+    account.patient.email = "maria@example.org"
+    account.patient.save()
+    assert attempt(account, Channel.EMAIL).allowed
+
+
+def test_email_keeps_the_same_hours_as_a_call(account):
+    account.patient.email = "maria@example.org"
+    account.patient.save()
+    late = datetime(2026, 6, 10, 22, 38, tzinfo=ZoneInfo("America/New_York"))
+    decision = attempt(account, Channel.EMAIL, at=late)
+    assert decision.codes == [compliance.CALL_WINDOW]
+    assert decision.next_allowed_at == datetime(2026, 6, 11, 8, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert call(account, at=late).codes == [compliance.CALL_WINDOW]
+
+
+def test_no_phone_refuses_calls_and_texts(account):
+    account.patient.phone = ""
+    account.patient.save()
+    assert compliance.NO_CONTACT_DETAIL in attempt(account, Channel.OUTBOUND_CALL).codes
+    assert "no phone number" in attempt(account, Channel.TEXT).explanation
+
+
+def test_a_letter_waits_for_a_corrected_address_after_returned_mail(account):
+    assert attempt(account, Channel.LETTER).allowed
+    account.patient.address_is_bad = True
+    account.patient.save()
+    decision = attempt(account, Channel.LETTER)
+    assert decision.codes == [compliance.ADDRESS_BAD] and decision.next_allowed_at is None
+
+
+def test_a_separate_guarantor_is_reached_at_the_guarantors_own_details(account):
+    guarantor = account.guarantor
+    guarantor.relationship = guarantor.Relationship.PARENT
+    guarantor.phone = ""
+    guarantor.email = "parent@example.org"
+    guarantor.save()
+    assert (
+        "no phone number on file for the guarantor"
+        in attempt(account, Channel.OUTBOUND_CALL, party=Party.GUARANTOR).explanation
+    )
+    assert attempt(account, Channel.EMAIL, party=Party.GUARANTOR).allowed
