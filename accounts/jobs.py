@@ -24,6 +24,7 @@ from datetime import date
 from django.db import connection
 
 from accounts.aging import BUCKETS
+from accounts.models import Practice
 from core.nightly import JobContext, nightly_job
 
 ITEMS_TABLE = "nightly_aging_items"
@@ -51,8 +52,6 @@ def _sql_dialect() -> dict[str, str]:
 
 def _practice_dates_cte(practice_dates: dict[int, date]) -> tuple[str, list]:
     """`pd(practice_id, as_of, grace_days)`: each practice's date and statement grace days."""
-    from accounts.models import Practice
-
     grace = dict(Practice.objects.filter(pk__in=practice_dates).values_list("pk", "statement_grace_days"))
     rows = [(pk, as_of, grace[pk]) for pk, as_of in sorted(practice_dates.items()) if pk in grace]
     dialect = _sql_dialect()

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
 from django.db import connection
@@ -181,8 +182,6 @@ def account_ledger(*, account: PatientAccount) -> QuerySet:
 
 def practice_today(practice: Practice, now: datetime | None = None) -> date:
     """'Today' is the practice's local date (DESIGN.md: each practice's time zone)."""
-    from zoneinfo import ZoneInfo
-
     return (now or timezone.now()).astimezone(ZoneInfo(practice.time_zone)).date()
 
 

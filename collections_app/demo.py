@@ -14,6 +14,20 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import F
 
+from accounts.models import PatientAccount
+from collections_app.models import (
+    AccountHold,
+    AccountNote,
+    BillingInquiry,
+    Contact,
+    ContactConsent,
+    PromiseToPay,
+    RepAssignment,
+    ReturnedMail,
+)
+from core.access import practice_ids_for
+from core.models import StaffUser
+
 SAMPLE_EVERY = 10
 BATCH = 5_000
 
@@ -43,19 +57,6 @@ def _local_dt(day: date, hour: int, zone: str) -> datetime:
 
 @transaction.atomic
 def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
-    from accounts.models import PatientAccount
-    from collections_app.models import (
-        AccountHold,
-        AccountNote,
-        BillingInquiry,
-        Contact,
-        ContactConsent,
-        PromiseToPay,
-        RepAssignment,
-        ReturnedMail,
-    )
-    from core.models import StaffUser
-
     rnd = random.Random(seed * 7919 + today.toordinal())
     rep = StaffUser.objects.filter(username="medium").first()
     sample = list(
@@ -247,8 +248,6 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
     for day, ids in follow_ups.items():
         PatientAccount.objects.filter(id__in=ids).update(follow_up_on=day)
     if rep is not None:
-        from core.access import practice_ids_for
-
         for practice_id in practice_ids_for(rep):
             RepAssignment.objects.get_or_create(rep=rep, practice_id=practice_id, bucket=RepAssignment.Bucket.ALL)
     return {

@@ -1,6 +1,7 @@
 """The work of collecting: queues, contacts, promises, holds, returned mail, inquiries, nightly runs."""
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 
@@ -13,10 +14,10 @@ from accounts.money import MONEY
 
 
 def private_storage():
-    """Uploaded PHI documents live outside MEDIA/STATIC and are served only by audited views."""
-    from django.conf import settings
-    from django.core.files.storage import FileSystemStorage
+    """Uploaded PHI documents live outside MEDIA/STATIC and are served only by audited views.
 
+    A callable (not a storage instance) so migrations refer to it by name instead of freezing the
+    settings' path into the migration file; keep the name: 0001_initial references it."""
     return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
 
 

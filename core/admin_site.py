@@ -18,12 +18,14 @@ from django.urls import reverse
 
 
 def redirect_to_login(next_url: str):
+    # imported here: this module loads with INSTALLED_APPS, and auth.views imports models (AppRegistryNotReady)
     from django.contrib.auth.views import redirect_to_login as to_login
 
     return to_login(next_url)
 
 
 def is_director(user) -> bool:
+    # imported here: this module loads with INSTALLED_APPS, and core.access imports models (AppRegistryNotReady)
     from core.access import FieldGroup, can_see
 
     return can_see(user, FieldGroup.DIRECTOR)

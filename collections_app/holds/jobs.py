@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
-from accounts.models import PatientAccount
+from accounts.models import PatientAccount, Practice
 from collections_app.holds.selectors import _priority, active_hold_exists, active_holds
 from collections_app.holds.services import DISPUTE_WINDOW_ENDED
 from collections_app.models import AccountHold
@@ -34,8 +34,6 @@ def _expired_disputes(context: JobContext) -> Q:
 @nightly_job("hold_expiry", order=30, description="Dispute holds past their window released")
 def hold_expiry(context: JobContext) -> dict[str, int]:
     if not context.practice_dates:
-        from accounts.models import Practice
-
         context.practice_dates = {pk: context.as_of for pk in Practice.objects.values_list("pk", flat=True)}
     expired = active_holds().filter(_expired_disputes(context), kind=AccountHold.Kind.DISPUTE, ends_on__isnull=False)
     rows = list(expired.values_list("pk", "account_id", "practice_id"))

@@ -9,6 +9,8 @@ whatever notice was given. States change the numbers (ProbateClaimRule rows), no
 import calendar
 from datetime import date, timedelta
 
+from collections_app.models import ProbateClaimRule
+
 
 def add_months(start: date, months: int) -> date:
     """The same day `months` later; a day the target month lacks becomes its last day (Jan 31 + 1 -> Feb 28/29)."""
@@ -46,8 +48,6 @@ def probate_claim_deadline(
 
 def probate_rule_for_state(state: str):
     """The state's row of the claim table, or the UPC default (the row with an empty state)."""
-    from collections_app.models import ProbateClaimRule
-
     rules = {rule.state: rule for rule in ProbateClaimRule.objects.filter(state__in={(state or "").upper(), ""})}
     return rules.get((state or "").upper()) or rules.get("")
 

@@ -24,6 +24,7 @@ from core.access import FieldGroup
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from payment_plans.models import PaymentPlan
 
 Kind = AccountHold.Kind
 
@@ -248,8 +249,6 @@ def hold_place(
 def _status_after_holds(account: PatientAccount, status_before: str) -> str:
     """The status the account returns to: the one before the hold, except that a payment plan set up
     or ended while the account was on hold decides between active and payment_plan."""
-    from payment_plans.models import PaymentPlan
-
     Status = PatientAccount.Status
     if status_before not in ("", Status.ACTIVE, Status.PAYMENT_PLAN):
         return status_before  # agency, closed

@@ -35,6 +35,7 @@ from django.db import (
 )
 from django.utils import timezone
 
+from accounts.models import Practice
 from collections_app.models import JobRun
 from core.nightly import JobContext, NightlyJob, registered_jobs
 
@@ -97,8 +98,6 @@ class JobResult:
 
 def practice_local_dates(now: datetime | None = None) -> dict[int, date]:
     """Each active practice's local date at `now` (default: this moment)."""
-    from accounts.models import Practice
-
     now = now or timezone.now()
     rows = Practice.objects.filter(is_active=True).order_by("pk").values_list("pk", "time_zone")
     return {pk: now.astimezone(ZoneInfo(zone)).date() for pk, zone in rows}
@@ -107,8 +106,6 @@ def practice_local_dates(now: datetime | None = None) -> dict[int, date]:
 def run_dates(*, as_of: date | None, now: datetime | None = None) -> tuple[date, dict[int, date]]:
     """(the run's date, each active practice's date) for a run: see the module docstring."""
     if as_of is not None:
-        from accounts.models import Practice
-
         ids = Practice.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
         return as_of, dict.fromkeys(ids, as_of)
     local = practice_local_dates(now)

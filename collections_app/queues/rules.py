@@ -269,7 +269,6 @@ RULES: tuple[Rule, ...] = (
     Rule(Reason.EARLY_FOLLOW_UP, early_follow_up, "contacted, paid or no longer a new balance"),
     Rule(Reason.CLAIM_FOLLOW_UP, claim_follow_up, "claim paid or appealed"),
 )
-RULE_OF_REASON = {rule.reason: rule for rule in RULES}
 
 
 def book_predicate(rule: Rule, practices_as_of: list[tuple[Practice, date]]) -> Q | None:
