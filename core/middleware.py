@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 
 from core.request_context import RequestContext, current_request
 
@@ -55,3 +56,78 @@ class IdleSessionTimeoutMiddleware:
             if last is None or now - int(last) >= 60:
                 request.session[LAST_ACTIVITY_KEY] = now
         return self.get_response(request)
+
+
+def build_policy(config):
+    """A header value from a {directive: sources} mapping, in the shape of Django 6.0's SECURE_CSP:
+    a list (or a single string) of sources, True for a directive without sources, None or False to
+    leave the directive out."""
+    parts = []
+    for directive, sources in config.items():
+        if sources is None or sources is False:
+            continue
+        if sources is True:
+            parts.append(directive)
+            continue
+        if isinstance(sources, str):
+            sources = [sources]
+        parts.append(" ".join([directive, *sources]))
+    return "; ".join(parts)
+
+
+def build_permissions_policy(config):
+    """`camera=(), geolocation=(self)` from {"camera": [], "geolocation": ["self"]}."""
+    return ", ".join(f"{feature}=({' '.join(origins)})" for feature, origins in config.items())
+
+
+class SecurityHeadersMiddleware:
+    """Sets Content-Security-Policy (settings.SECURE_CSP) and Permissions-Policy
+    (settings.PERMISSIONS_POLICY) on every response that does not set them itself.
+
+    Django 5.2 has no CSP support. The setting has the name and shape of Django 6.0's SECURE_CSP,
+    so moving to 6.0 means replacing this class with django.middleware.csp.ContentSecurityPolicyMiddleware.
+    No nonces: no page has inline script or style, so 'self' is the whole policy.
+
+    Placed right after SecurityMiddleware, before WhiteNoise: static files get the headers too (an
+    SVG is a document that could carry script).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.SECURE_CSP and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = build_policy(settings.SECURE_CSP)
+        if settings.PERMISSIONS_POLICY and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = build_permissions_policy(settings.PERMISSIONS_POLICY)
+        return response
+
+
+class NoStoreForSignedInMiddleware:
+    """Every response to a signed-in user is `Cache-Control: no-store`: pages, htmx fragments, API
+    answers, PDFs. Neither the browser's cache (back button after logout, a shared workstation) nor
+    a proxy may keep PHI (HIPAA 164.312(a)(1) access control; 164.310(b) workstation use).
+
+    Checked on the way out, so a user signed in by an API token (DRF sets request.user while the
+    view runs) counts too. Static files never get here (WhiteNoise answers them first) and keep
+    their long cache lifetimes; the sign-in page for an anonymous visitor is left as it is.
+    A response that already says no-store keeps its own Cache-Control.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if "no-store" not in _cache_directives(response):
+                add_never_cache_headers(response)
+            # HTTP/1.0 caches know only Pragma.
+            response["Pragma"] = "no-cache"
+        return response
+
+
+def _cache_directives(response):
+    return {part.strip().split("=", 1)[0].lower() for part in response.get("Cache-Control", "").split(",")}

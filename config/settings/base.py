@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -21,7 +21,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files, no CDN
     "guardian",
@@ -39,12 +38,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.NoStoreForSignedInMiddleware",
     "core.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -115,6 +116,58 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Headers on every response (README, "Security"). Content-Security-Policy and
+# Permissions-Policy come from core.middleware.SecurityHeadersMiddleware; SECURE_CSP has the name
+# and shape of Django 6.0's setting. Nothing inline: every script and style is a file under
+# static/, and htmx runs without eval (templates/base.html, htmx-config).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],  # data: for images inlined in stylesheets (Swagger UI's icons)
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+# Browser features the app never uses, refused to every origin (this page and anything it embeds).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
+# SecurityMiddleware and XFrameOptionsMiddleware; these are Django's defaults, stated so no
+# environment can drift from them. same-origin: a URL can carry an account id or a search term.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# API tokens (core.models.ApiToken) work this many hours from issue, then a client signs in again.
+# 8: one working shift. A token is a bearer credential to PHI held by a script or another machine,
+# outside the session's idle logoff; a stolen one is useful for at most a shift, and a user's
+# tokens die with a password change or deactivation. At most 24: a longer-lived key would be the
+# never-expiring token this replaces.
+API_TOKEN_LIFETIME_HOURS = env_int("API_TOKEN_LIFETIME_HOURS", 8, minimum=1)
+if API_TOKEN_LIFETIME_HOURS > 24:
+    raise ImproperlyConfiguredEnv("API_TOKEN_LIFETIME_HOURS", "must be at most 24")
+
 # django-axes: lock the username out after repeated failures.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60
@@ -153,9 +206,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 REST_FRAMEWORK = {
+    # Token first: DRF takes the WWW-Authenticate header from the first class, so a refused token
+    # (or none) is a 401 rather than a 403. Browsers keep using their session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.access.FieldGroupPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -174,6 +229,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.PatientAccount.Status",
+        "ApiTokenRevokeReasonEnum": "core.models.ApiToken.RevokeReason",
         "AppointmentStatusEnum": "accounts.models.Appointment.Status",
         "ContactChannelEnum": "collections_app.models.Contact.Channel",
         "ContactConsentChannelEnum": "collections_app.models.ContactConsent.Channel",

@@ -147,6 +147,29 @@
     });
   });
 
+  // The page's Content-Security-Policy refuses inline handlers (onchange=, hx-on), so the few
+  // behaviours that were inline are declared with data attributes and wired here.
+
+  // A select marked data-reveals shows the rows of its form marked
+  // data-revealed-by="<its name>" data-revealed-when="<value>" only while that value is chosen.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-reveals]") || !select.form) return;
+    select.form.querySelectorAll("[data-revealed-by]").forEach(function (row) {
+      if (row.dataset.revealedBy === select.name) row.hidden = row.dataset.revealedWhen !== select.value;
+    });
+  });
+
+  // data-remove-after-request=".pager": once the element's htmx request is done, its closest
+  // ancestor matching the selector goes (a "Show all" button whose rows have arrived).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var selector = elt && elt.dataset && elt.dataset.removeAfterRequest;
+    if (!selector) return;
+    var gone = elt.closest(selector);
+    if (gone) gone.remove();
+  });
+
   // When the idle timeout ends the session, an htmx request is redirected to the sign-in page:
   // go there as a whole page instead of swapping the sign-in form into a table.
   document.addEventListener("htmx:beforeSwap", function (event) {
