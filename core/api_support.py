@@ -27,7 +27,9 @@ class StrictPageNumberPagination(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         for name in (self.page_query_param, self.page_size_query_param):
             raw = request.query_params.get(name)
-            if raw is not None and not (raw.isdigit() and 0 < int(raw) < 10**7):
+            # ASCII digits only, at most 7 of them: "²" and "١٢" pass str.isdigit() but are no page
+            # number, and a 10,000-digit one is refused before int() is asked to read it.
+            if raw is not None and not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and int(raw) > 0):
                 raise exceptions.ValidationError({name: ["Must be a whole number of at least 1."]})
         return super().paginate_queryset(queryset, request, view)
 

@@ -171,7 +171,11 @@ if API_TOKEN_LIFETIME_HOURS > 24:
 # django-axes: lock the username out after repeated failures.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Locked by username and client address together: failures from one address lock that username from
+# that address only, so nobody outside can lock a member of staff (a Director included) out of the
+# office. A Director unlocks at /admin/ ("Access attempts"). Behind a reverse proxy, set
+# AXES_IPWARE_PROXY_COUNT so the client address is the real one (README, "Security").
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -4,7 +4,9 @@ import time
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import override_settings
+from django.urls import reverse
 
 from core.middleware import LAST_ACTIVITY_KEY
 from tests.factories import PASSWORD
@@ -63,9 +65,11 @@ def test_lockout_of_one_username_leaves_others_able_to_sign_in(client, medium, l
 
 
 def _set_last_activity(client, seconds_ago: int) -> None:
+    """The last request, `seconds_ago` (in the session and in the cache, where every request writes it)."""
     session = client.session
     session[LAST_ACTIVITY_KEY] = int(time.time()) - seconds_ago
     session.save()
+    cache.set(f"last-activity:{session.session_key}", int(time.time()) - seconds_ago)
 
 
 def test_idle_session_ends_and_next_request_goes_to_login_with_timeout_notice(client, medium):
@@ -101,3 +105,31 @@ def test_timed_out_login_page_explains_why(client, db):
     response = client.get("/login/?timeout=1")
     assert response.status_code == 200
     assert response.context["timed_out"] is True
+
+
+def test_failures_from_outside_do_not_lock_the_user_out_of_the_office(client, medium, settings):
+    """The lockout is by username and client address together: an attacker elsewhere locks only
+    themselves out."""
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        client.post(reverse("login"), {"username": "medium", "password": "wrong-guess"}, REMOTE_ADDR="203.0.113.9")
+    refused = client.post(reverse("login"), {"username": "medium", "password": PASSWORD}, REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429  # the right password, from the address that kept guessing
+    client.logout()
+    office = client.post(reverse("login"), {"username": "medium", "password": PASSWORD}, REMOTE_ADDR="10.0.0.12")
+    assert office.status_code == 302 and client.session.get("_auth_user_id") == str(medium.pk)
+
+
+@override_settings(SESSION_IDLE_TIMEOUT_SECONDS=120)
+def test_the_idle_limit_counts_from_the_last_request_to_the_second(client, medium):
+    """A request 50 s after the last stamp renews it: 119 s after that request the session still
+    lives (a once-a-minute stamp would have ended it early), at 121 s it ends."""
+    client.force_login(medium)
+    client.get("/")
+    _set_last_activity(client, 50)
+    assert client.get("/").status_code == 200
+    assert abs(cache.get(f"last-activity:{client.session.session_key}") - int(time.time())) <= 1
+    _set_last_activity(client, 119)
+    assert client.get("/").status_code == 200
+    _set_last_activity(client, 121)
+    assert client.get("/")["Location"] == "/login/?timeout=1"
