@@ -8,6 +8,7 @@ declares its `field_group`; core.access.FieldGroupPermission checks it (403).
 
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, status
@@ -32,9 +33,11 @@ from accounts.serializers import (
     AccountDetailOutput,
     AccountFilterInput,
     AccountListOutput,
+    AccountListQuery,
     PatientDetailOutput,
     PatientFilterInput,
     PatientListOutput,
+    PatientListQuery,
     PracticeOutput,
     TokenInput,
     TokenOutput,
@@ -145,15 +148,24 @@ class PracticeDetailApi(Api):
 # --- Patients ----------------------------------------------------------------------------------
 
 
-class PatientListApi(Api):
-    """Find patients by name, date of birth, phone or medical record number."""
+# Search terms (names, dates of birth, phone numbers) are PHI: they travel in a POST body, never in
+# a URL (server and proxy logs, browser history). GET lists take only non-PHI filters.
+MESSAGE_SEARCH_BY_POST = "Search terms go in the body of a POST to {url}, never in the URL."
+PHI_QUERY_PARAMETERS = ("q", "date_of_birth")
 
+
+def _refuse_phi_in_url(request, search_url_name: str) -> None:
+    named = [name for name in PHI_QUERY_PARAMETERS if name in request.query_params]
+    if named:
+        message = MESSAGE_SEARCH_BY_POST.format(url=reverse(search_url_name))
+        raise exceptions.ValidationError({name: [message] for name in named})
+
+
+class _PatientSearchMixin:
     field_group = FieldGroup.DEMOGRAPHICS
     pagination_class = StrictPageNumberPagination
 
-    @extend_schema(parameters=[PatientFilterInput], responses=PatientListOutput(many=True))
-    def get(self, request):
-        filters = self.valid_query(PatientFilterInput)
+    def _respond_with_patients(self, request, filters):
         patients = patient_search(
             user=request.user,
             query=filters.get("q", ""),
@@ -163,9 +175,29 @@ class PatientListApi(Api):
         page = self.paginate(patients)
         context = {"request": request}
         data = PatientListOutput(page, many=True, context=context).data
-        action = AuditEvent.Action.SEARCH if filters.get("q") else AuditEvent.Action.VIEW
+        searched = filters.get("q") or filters.get("date_of_birth")
+        action = AuditEvent.Action.SEARCH if searched else AuditEvent.Action.VIEW
         audit_reads(user=request.user, objects=page, field_groups=_shown(context), action=action)
         return self.paginated_response(data)
+
+
+class PatientListApi(_PatientSearchMixin, Api):
+    """The patients of your practices (filter by `practice`). To find a patient by name, date of
+    birth, phone or medical record number, POST the terms to `/api/patients/search/`."""
+
+    @extend_schema(parameters=[PatientListQuery], responses=PatientListOutput(many=True))
+    def get(self, request):
+        _refuse_phi_in_url(request, "api-patient-search")
+        return self._respond_with_patients(request, self.valid_query(PatientListQuery))
+
+
+class PatientSearchApi(_PatientSearchMixin, Api):
+    """Find patients by name, date of birth, phone or medical record number (terms in the body;
+    `page` and `page_size` in the query string)."""
+
+    @extend_schema(request=PatientFilterInput, responses=PatientListOutput(many=True), operation_id="patients_search")
+    def post(self, request):
+        return self._respond_with_patients(request, self.valid_body(PatientFilterInput))
 
 
 class PatientDetailApi(Api):
@@ -190,15 +222,11 @@ class PatientDetailApi(Api):
 # --- Accounts ----------------------------------------------------------------------------------
 
 
-class AccountListApi(Api):
-    """Search and filter accounts. Balances, status and balance filters need a billing tier."""
-
+class _AccountSearchMixin:
     field_group = FieldGroup.DEMOGRAPHICS
     pagination_class = StrictPageNumberPagination
 
-    @extend_schema(parameters=[AccountFilterInput], responses=AccountListOutput(many=True))
-    def get(self, request):
-        filters = self.valid_query(AccountFilterInput)
+    def _respond_with_accounts(self, request, filters):
         search = AccountSearch(
             query=filters.get("q", ""), practice_id=filters.get("practice"), status=filters.get("status", "")
         )
@@ -212,6 +240,25 @@ class AccountListApi(Api):
         action = AuditEvent.Action.SEARCH if filters.get("q") else AuditEvent.Action.VIEW
         audit_reads(user=request.user, objects=page, field_groups=_shown(context), action=action)
         return self.paginated_response(data)
+
+
+class AccountListApi(_AccountSearchMixin, Api):
+    """Filter accounts by practice (and, for billing tiers, status, balance and balance order). To
+    search by name, date of birth, phone or account number, POST the terms to `/api/accounts/search/`."""
+
+    @extend_schema(parameters=[AccountListQuery], responses=AccountListOutput(many=True))
+    def get(self, request):
+        _refuse_phi_in_url(request, "api-account-search")
+        return self._respond_with_accounts(request, self.valid_query(AccountListQuery))
+
+
+class AccountSearchApi(_AccountSearchMixin, Api):
+    """Search accounts by name, date of birth, phone or account number, with the list's filters
+    (terms in the body; `page` and `page_size` in the query string)."""
+
+    @extend_schema(request=AccountFilterInput, responses=AccountListOutput(many=True), operation_id="accounts_search")
+    def post(self, request):
+        return self._respond_with_accounts(request, self.valid_body(AccountFilterInput))
 
 
 class AccountDetailApi(Api):

@@ -381,6 +381,10 @@ class PatientFilterInput(_ScopedFilterInput):
     date_of_birth = serializers.DateField(required=False, help_text="YYYY-MM-DD.")
 
 
+class PatientListQuery(_ScopedFilterInput):
+    """The patient list's query string: non-PHI filters only (search terms go in a POST body)."""
+
+
 # Ordering name -> (order_by fields, field group needed to sort by it). Sorting by an amount
 # reveals amounts (the order of balances), so it needs the billing group.
 ACCOUNT_ORDERINGS: dict[str, tuple[tuple[str, ...], FieldGroup]] = {
@@ -419,3 +423,9 @@ class AccountFilterInput(_ScopedFilterInput):
         if billing_only and not can_see(user, BILLING):
             raise PermissionDenied(f"Your access tier cannot filter or sort by {', '.join(billing_only)}.")
         return attrs
+
+
+class AccountListQuery(AccountFilterInput):
+    """The account list's query string: no search terms (they go in a POST body)."""
+
+    q = None

@@ -39,6 +39,15 @@ def _get(api_client, user, url, **params):
     return api_client.get(url, params)
 
 
+SEARCH_OF_LIST = {"api-account-list": "api-account-search", "api-patient-list": "api-patient-search"}
+
+
+def _search(api_client, user, list_name, **terms):
+    """Search terms (PHI) go in a POST body to the list's search endpoint, never in the URL."""
+    api_client.force_login(user)
+    return api_client.post(reverse(SEARCH_OF_LIST[list_name]), terms, format="json")
+
+
 def _urls(account):
     """Every read endpoint, filled with the fixture account (north practice), and its field group."""
     return {
@@ -106,7 +115,7 @@ def test_another_practices_user_sees_none_of_our_records_in_lists(api_client, ou
     assert [row["id"] for row in patients["results"]] == [other_account.patient_id]
     practices = _get(api_client, outsider, reverse("api-practice-list")).json()
     assert [row["code"] for row in practices["results"]] == ["south"]
-    searched = _get(api_client, outsider, reverse("api-account-list"), q=account.account_number).json()
+    searched = _search(api_client, outsider, "api-account-list", q=account.account_number).json()
     assert searched["count"] == 0
 
 
@@ -327,8 +336,8 @@ def test_list_writes_one_audit_row_per_account_on_the_page(api_client, medium, p
 
 def test_search_is_audited_as_a_search_without_the_search_text(api_client, medium, garcia_and_smith):
     garcia, _ = garcia_and_smith
-    _get(api_client, medium, reverse("api-account-list"), q="Garcia")
-    _get(api_client, medium, reverse("api-patient-list"), q="Garcia")
+    _search(api_client, medium, "api-account-list", q="Garcia")
+    _search(api_client, medium, "api-patient-list", q="Garcia")
     rows = _audit_rows(action="search")
     assert {(row.object_type, row.object_id) for row in rows} == {
         ("accounts.patientaccount", str(garcia.pk)),
@@ -459,7 +468,7 @@ def garcia_and_smith(practice):
 def test_account_search_by_name_date_of_birth_phone_and_account_number(
     api_client, medium, garcia_and_smith, q, expected
 ):
-    data = _get(api_client, medium, reverse("api-account-list"), q=q).json()
+    data = _search(api_client, medium, "api-account-list", q=q).json()
     assert [row["patient"]["last_name"] for row in data["results"]] == expected
 
 
@@ -473,14 +482,14 @@ def test_account_search_by_name_date_of_birth_phone_and_account_number(
     ],
 )
 def test_patient_search(api_client, low, garcia_and_smith, params, expected):
-    data = _get(api_client, low, reverse("api-patient-list"), **params).json()
+    data = _search(api_client, low, "api-patient-list", **params).json()
     assert [row["last_name"] for row in data["results"]] == expected
 
 
 def test_patient_search_by_medical_record_number(api_client, low, garcia_and_smith):
     garcia, _ = garcia_and_smith
     mrn = garcia.patient.medical_record_number
-    data = _get(api_client, low, reverse("api-patient-list"), q=mrn.lower()).json()
+    data = _search(api_client, low, "api-patient-list", q=mrn.lower()).json()
     assert [row["id"] for row in data["results"]] == [garcia.patient_id]
 
 
@@ -515,7 +524,7 @@ def test_status_and_balance_filters_and_ordering_for_reps(api_client, medium, ac
     [{"min_patient_balance": "10.00"}, {"status": "active"}, {"ordering": "-patient_balance"}],
 )
 def test_front_desk_cannot_filter_or_sort_by_billing_information(api_client, low, account, params):
-    response = _get(api_client, low, reverse("api-account-list"), **params)
+    response = _search(api_client, low, "api-account-list", **params)
     assert response.status_code == 403
     assert next(iter(params)) in response.json()["detail"]
 
@@ -551,7 +560,7 @@ def test_account_list_queries_do_not_grow_with_the_page(
     large = _query_count(api_client, url, page_size=50)
     assert large == small
     with django_assert_max_num_queries(10):
-        response = api_client.get(url, {"page_size": 50, "q": "a"})
+        response = api_client.post(reverse("api-account-search") + "?page_size=50", {"q": "a"}, format="json")
     assert response.status_code == 200
 
 
@@ -665,3 +674,20 @@ def test_serializer_with_a_user_in_context_renders_that_tier(low, account):
 
     data = AccountListOutput(account, context={"user": low}).data
     assert "patient_balance" not in data and data["account_number"] == "N0001234"
+
+
+@pytest.mark.parametrize("name", ["api-account-list", "api-patient-list"])
+@pytest.mark.parametrize("parameter", ["q", "date_of_birth"])
+def test_search_terms_in_a_url_are_refused_and_say_where_they_go(api_client, medium, account, name, parameter):
+    """Names and dates of birth never travel in a URL (server logs, proxies, history)."""
+    response = _get(api_client, medium, reverse(name), **{parameter: "Garcia"})
+    assert response.status_code == 400
+    assert reverse(SEARCH_OF_LIST[name]) in response.json()[parameter][0]
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.SEARCH).exists()
+
+
+def test_search_by_post_is_scoped_and_audited(api_client, medium, outsider, account):
+    found = _search(api_client, medium, "api-account-list", q=account.account_number).json()
+    assert [row["id"] for row in found["results"]] == [account.pk]
+    assert AuditEvent.objects.filter(user=medium, action=AuditEvent.Action.SEARCH).exists()
+    assert _search(api_client, outsider, "api-account-list", q=account.account_number).json()["results"] == []
