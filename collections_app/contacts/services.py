@@ -240,13 +240,20 @@ def contact_log(
     return contact
 
 
+def next_allowed_text(local) -> str:
+    """The one way the governor's next allowed time is written: "Wed 12/02/2026 8:00 AM EST"
+    (the panel's template filter writes the same, "D m/d/Y g:i A T")."""
+    hour = local.strftime("%I").lstrip("0") or "12"
+    return f"{local:%a %m/%d/%Y} {hour}:{local:%M %p} {local.tzname()}"
+
+
 def _refusal_message(decision, account) -> str:
     if decision.next_allowed_at is None:
         return MESSAGE_REFUSED.format(explanation="; ".join(r.explanation for r in decision.reasons))
     local = decision.next_allowed_at.astimezone(patient_time_zone(account))
     return MESSAGE_REFUSED_NEXT.format(
         explanation="; ".join(r.explanation for r in decision.reasons),
-        when=f"{local:%m/%d/%Y %H:%M} {local.tzname()}",
+        when=next_allowed_text(local),
     )
 
 

@@ -124,3 +124,17 @@ def test_the_cap_counts_calls_logged_by_any_rep(medium, manager, account):
     with pytest.raises(ApplicationError):
         log_call(medium, account, occurred_at=moment)
     assert Contact.objects.filter(account=account).count() == 1
+
+
+def test_the_next_allowed_time_reads_the_same_in_the_refusal_and_on_the_panel():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.template import Context, Template
+
+    from collections_app.contacts.services import next_allowed_text
+
+    local = datetime(2026, 12, 2, 8, 0, tzinfo=ZoneInfo("America/New_York"))
+    panel = Template('{% load tz %}{{ at|timezone:"America/New_York"|date:"D m/d/Y g:i A T" }}')
+    assert next_allowed_text(local) == "Wed 12/02/2026 8:00 AM EST"
+    assert panel.render(Context({"at": local})) == next_allowed_text(local)
