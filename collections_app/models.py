@@ -17,8 +17,14 @@ def private_storage():
     """Uploaded PHI documents live outside MEDIA/STATIC and are served only by audited views.
 
     A callable (not a storage instance) so migrations refer to it by name instead of freezing the
-    settings' path into the migration file; keep the name: 0001_initial references it."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    settings' path into the migration file; keep the name and the signature: 0001_initial references
+    it. Files 0600 and folders 0700 whatever FILE_UPLOAD_PERMISSIONS says: only the app's user reads them."""
+    return FileSystemStorage(
+        location=settings.PRIVATE_MEDIA_ROOT,
+        base_url=None,
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
+    )
 
 
 class WorkItem(models.Model):

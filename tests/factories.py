@@ -1,10 +1,12 @@
 """Factories for tests: realistic enough to read, small enough to be fast."""
 
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from pypdf import PdfWriter
 
 from accounts.models import Appointment, ChargeLine, Encounter, Guarantor, Patient, PatientAccount, Practice
 from collections_app.models import QueueEntry, WorkItem
@@ -145,3 +147,13 @@ def queued_account(
         **entry_fields,
     )
     return account
+
+
+def minimal_pdf(pages: int = 1) -> bytes:
+    """A real PDF (blank US Letter pages, written by pypdf) that the letter-of-protection check accepts."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,14 +1,22 @@
 """REST API for holds: list and place on an account (the LOP letter as multipart), release, status check."""
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from accounts.money import MONEY
 from accounts.selectors import account_get
 from collections_app.holds.selectors import hold_get, hold_list
-from collections_app.holds.services import KIND_FIELDS, hold_place, hold_release, lop_status_check
+from collections_app.holds.services import (
+    KIND_FIELDS,
+    hold_place,
+    hold_release,
+    letter_too_large_message,
+    lop_status_check,
+)
+from collections_app.holds.views import UPLOAD_BODY_MARGIN_BYTES
 from collections_app.models import AccountHold
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin
@@ -119,11 +127,33 @@ class LopStatusCheckInput(serializers.Serializer):
 # --- Views -------------------------------------------------------------------------------------
 
 
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class UploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "upload_too_large"
+
+
 class AccountHoldsApi(Api):
     """GET: the account's holds, active first. POST: place a hold (multipart to attach the LOP letter)."""
 
     field_group = BILLING
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: its CSRF check reads the body, and a multipart body is streamed to
+        # disk whole. A body no letter and its fields can make is refused unread.
+        if (
+            request.method == "POST"
+            and _content_length(request) > settings.LOP_LETTER_MAX_BYTES + UPLOAD_BODY_MARGIN_BYTES
+        ):
+            raise UploadTooLarge(f"{letter_too_large_message()} Nothing was saved.")
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(responses=HoldOutput(many=True))
     def get(self, request, pk):

@@ -1,14 +1,24 @@
 """The holds panel of the account workspace, its htmx actions, and the audited LOP letter view."""
 
-from django.http import FileResponse, Http404
+from functools import wraps
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
 from collections_app.holds.forms import HoldPlaceForm, HoldReleaseForm, LopLetterAttachForm, LopStatusCheckForm
 from collections_app.holds.selectors import account_holds_for_panel, hold_get
-from collections_app.holds.services import hold_place, hold_release, lop_letter_attach, lop_status_check
+from collections_app.holds.services import (
+    hold_place,
+    hold_release,
+    letter_too_large_message,
+    lop_letter_attach,
+    lop_status_check,
+)
 from collections_app.models import AccountHold
 from core.access import FieldGroup, requires
 from core.audit import audit_read
@@ -16,6 +26,32 @@ from core.panels import form_error_messages, panel_action
 
 PANEL_KEY = "holds"
 PANEL_TEMPLATE = "collections_app/holds/_panel.html"
+# Room beside the letter in an upload's body: the form's other fields and the multipart framing.
+UPLOAD_BODY_MARGIN_BYTES = 512 * 1024
+
+
+def upload_body_limited(view):
+    """Answer 413 to a body larger than a letter and its form can make, before anything reads it.
+
+    CsrfViewMiddleware reads request.POST before any view runs, and for a multipart body that
+    streams the whole upload to a temporary file. So the wrapped view is exempt from the middleware
+    and checks CSRF itself (csrf_protect), after the size."""
+    protected = csrf_protect(view)
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body when the length is not a number
+        if length > settings.LOP_LETTER_MAX_BYTES + UPLOAD_BODY_MARGIN_BYTES:
+            return HttpResponse(
+                f"{letter_too_large_message()} Nothing was saved.", status=413, content_type="text/plain; charset=utf-8"
+            )
+        return protected(request, *args, **kwargs)
+
+    guarded.csrf_exempt = True
+    return guarded
 
 
 def panel_context(request, account, *, place_form=None, form_errors=None) -> dict:
@@ -85,6 +121,7 @@ def hold_kind_fields(request, pk):
     )
 
 
+@upload_body_limited
 @requires(FieldGroup.BILLING)
 @require_POST
 def hold_place_view(request, pk):
@@ -136,6 +173,7 @@ def lop_status_check_view(request, pk, hold_pk):
     return _act(request, account, form=form, perform=perform, success="Status check recorded.", row=f"check-{hold.pk}")
 
 
+@upload_body_limited
 @requires(FieldGroup.BILLING)
 @require_POST
 def lop_letter_attach_view(request, pk, hold_pk):
@@ -152,7 +190,10 @@ def lop_letter_attach_view(request, pk, hold_pk):
 @requires(FieldGroup.BILLING)
 @require_GET
 def lop_letter(request, pk):
-    """The Letter of Protection PDF: private storage, served only here, every read audited."""
+    """The Letter of Protection PDF: private storage, served only here, every read audited.
+
+    A download, never shown in the browser's tab: a letter stored before uploads were checked may still
+    hold script, and `sandbox` keeps any document it becomes from running with the app's origin."""
     hold = hold_get(user=request.user, hold_id=pk)
     if not hold.lop_letter:
         raise Http404("This hold has no letter on file.")
@@ -167,8 +208,9 @@ def lop_letter(request, pk):
         detail={"account_id": hold.account_id, "document": "lop_letter"},
     )
     response = FileResponse(
-        handle, content_type="application/pdf", as_attachment=False, filename=f"letter-of-protection-{hold.pk}.pdf"
+        handle, content_type="application/pdf", as_attachment=True, filename=f"letter-of-protection-{hold.pk}.pdf"
     )
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
     return response

@@ -199,6 +199,15 @@ STORAGES = {
 # Uploaded documents (letters of protection, etc.) are PHI: kept outside STATIC/MEDIA URLs and
 # served only through audited views.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private_media")))
+# Uploads (README, "Security"). A letter of protection is at most LOP_LETTER_MAX_BYTES; the upload
+# views answer 413 to a body above it plus 512 KB before reading it, and the reverse proxy's own
+# limit (nginx client_max_body_size 12m) sits just above theirs.
+LOP_LETTER_MAX_BYTES = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB of fields other than files in one request
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # a larger file is spooled to a temporary file (mode 0600)
+# Stored documents are PHI: readable by the app's user only (FileSystemStorage applies these).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -294,6 +303,8 @@ LOGGING = {
         # The request logger would print URLs with query strings (search terms are PHI).
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.server": {"handlers": [], "level": "ERROR", "propagate": False},
+        # pypdf's warnings about a malformed letter can quote bytes of the letter (PHI).
+        "pypdf": {"level": "ERROR"},
     },
 }
 

@@ -170,6 +170,23 @@
     if (gone) gone.remove();
   });
 
+  // An upload the server refused unread (413, too large): say so inside the form that sent it, as
+  // the server's message, instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var elt = event.detail.elt;
+    if (!xhr || xhr.status !== 413 || !elt) return;
+    var form = elt.closest("form") || elt;
+    var notice = form.querySelector(".upload-refused");
+    if (!notice) {
+      notice = document.createElement("p");
+      notice.className = "notice notice-error upload-refused";
+      notice.setAttribute("role", "alert");
+      form.insertBefore(notice, form.firstChild);
+    }
+    notice.textContent = xhr.responseText;
+  });
+
   // When the idle timeout ends the session, an htmx request is redirected to the sign-in page:
   // go there as a whole page instead of swapping the sign-in form into a table.
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -16,11 +16,11 @@ from collections_app.queues.services import queue_refresh
 from core.models import AuditEvent
 from tests.browser.conftest import open_panel
 from tests.conftest import post_visit
-from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory
+from tests.factories import PASSWORD, AppointmentFactory, PatientAccountFactory, minimal_pdf
 
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = minimal_pdf()
 # Where a call is placed "now": the first of these whose local hour is well inside 08:00-21:00.
 CALLABLE_ZONES = (
     "Pacific/Honolulu",
@@ -157,7 +157,7 @@ def test_rep_works_three_accounts_from_the_queue(
     expect(holds).to_contain_text("Letter of Protection")
     expect(holds).to_contain_text("Whitfield & Ross LLP")
     expect(holds).to_contain_text("2026-PI-0417")
-    letter_link = holds.get_by_role("link", name="Open the letter (PDF)")
+    letter_link = holds.get_by_role("link", name="Download the letter (PDF)")
     expect(letter_link).to_be_visible()
     expect(rep.locator("#timeline")).to_contain_text("Letter of Protection hold placed")
     response = rep.request.get(base + letter_link.get_attribute("href"))

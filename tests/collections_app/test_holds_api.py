@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from collections_app.holds import services
 from collections_app.models import AccountHold
+from tests.factories import minimal_pdf
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = minimal_pdf()
 
 
 @pytest.fixture(autouse=True)

@@ -15,11 +15,12 @@ from collections_app.models import AccountHold
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from core.nightly import JobContext, registered_jobs
+from tests.factories import minimal_pdf
 
 pytestmark = pytest.mark.django_db
 
 Kind = AccountHold.Kind
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = minimal_pdf()
 
 
 @pytest.fixture
@@ -200,11 +201,11 @@ def test_lop_letter_must_be_a_pdf(medium, account, private_storage):
     assert not AccountHold.objects.exists()
 
 
-def test_lop_letter_size_is_limited(medium, account, private_storage, monkeypatch):
-    monkeypatch.setattr(services, "LOP_LETTER_MAX_BYTES", 10)
+def test_lop_letter_size_is_limited(medium, account, private_storage, settings):
+    settings.LOP_LETTER_MAX_BYTES = 10
     with pytest.raises(ApplicationError) as error:
         place(medium, account, Kind.LOP, lop_letter=pdf())
-    assert error.value.message == services.MESSAGE_LETTER_TOO_LARGE
+    assert error.value.message == services.MESSAGE_LETTER_TOO_LARGE.format(limit="10 bytes")
 
 
 def test_lop_letter_is_stored_privately(medium, account, private_storage):

@@ -11,11 +11,12 @@ from django.urls import reverse
 from collections_app.holds import services
 from collections_app.models import AccountHold
 from core.models import AuditEvent
+from tests.factories import minimal_pdf
 from tests.pages import account_changed_by
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = minimal_pdf()
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -203,13 +204,13 @@ def test_hold_of_another_account_is_404_in_the_panel_actions(client, medium, acc
 # --- the Letter of Protection document -------------------------------------------------------------
 
 
-def test_letter_is_served_inline_uncached_and_audited(client, medium, account):
+def test_letter_is_served_as_an_uncached_audited_download(client, medium, account):
     hold = lop_hold(medium, account)
     client.force_login(medium)
     response = client.get(reverse("hold-letter", args=[hold.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"].startswith("inline")
+    assert response["Content-Disposition"].startswith("attachment")
     assert "no-store" in response["Cache-Control"]
     assert b"".join(response.streaming_content) == PDF
     read = AuditEvent.objects.get(action="view", object_type="collections_app.accounthold", object_id=str(hold.pk))
