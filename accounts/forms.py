@@ -35,6 +35,16 @@ class AccountSearchForm(forms.Form):
         data = self.cleaned_data
         return bool(data.get("q", "").strip() or data.get("status"))
 
+    def criteria(self) -> dict:
+        """The valid search as form data, to bind this form to again (the session keeps it)."""
+        data = self.cleaned_data
+        practice = data.get("practice")
+        return {
+            "q": data.get("q", ""),
+            "practice": "" if practice is None else str(practice),
+            "status": data.get("status", ""),
+        }
+
 
 class PatientDemographicsForm(forms.Form):
     """Names, date of birth, sex, contact details and address. Saving goes through

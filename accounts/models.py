@@ -144,6 +144,9 @@ class Patient(AddressFields):
             models.Index(Upper("last_name"), Upper("first_name"), name="patient_name_upper"),
             models.Index(fields=["date_of_birth"], name="patient_dob"),
             models.Index(fields=["phone"], name="patient_phone"),
+            # Search by MRN or email is exact and case-insensitive (accounts.selectors.AccountSearch).
+            models.Index(Upper("medical_record_number"), name="patient_mrn_upper"),
+            models.Index(Upper("email"), name="patient_email_upper"),
         ]
 
     def __str__(self) -> str:
@@ -189,6 +192,9 @@ class Guarantor(AddressFields):
     last_name = models.CharField(max_length=100)
     phone = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(Upper("email"), name="guarantor_email_upper")]
 
     def __str__(self) -> str:
         return f"Guarantor {self.pk}"

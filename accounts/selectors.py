@@ -3,11 +3,12 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from os.path import commonprefix
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Collate, Upper
 from django.utils import timezone
 
@@ -42,34 +43,120 @@ def digits_only(text: str) -> str:
 
 @dataclass(frozen=True)
 class AccountSearch:
-    """What a rep typed, classified: a date of birth, a phone, an account number or a name."""
+    """What a rep typed, classified: an email address, a date of birth, a phone, an account or
+    medical record number, or a name.
+
+    Each kind is an exact lookup on its own index (accounts 0005 for the medical record number and
+    both email addresses), so one search box answers at 1M accounts without a scan; text that may be
+    more than one kind (digits: a phone, an account number, an MRN) is the union of those lookups.
+    """
 
     query: str = ""
     practice_id: int | None = None
     status: str = ""
 
-    def apply(self, queryset: QuerySet) -> QuerySet:
+    def apply(self, queryset: QuerySet, *, practices: QuerySet | None = None) -> QuerySet:
+        """`queryset`: the user's accounts; `practices`: the user's practices, whose own account
+        numbers say how a number typed without its prefix is spelt (none: no such guess)."""
         text = self.query.strip()[:MAX_QUERY_LENGTH]
         if self.practice_id:
             queryset = queryset.filter(practice_id=self.practice_id)
+            practices = practices.filter(pk=self.practice_id) if practices is not None else None
         if self.status:
             queryset = queryset.filter(status=self.status)
         if not text:
             return queryset
+        if "@" in text:
+            return queryset.filter(pk__in=_union(_by_email(_fold(text))))
         date_of_birth = parse_date_of_birth(text)
         if date_of_birth is not None:
             return queryset.filter(patient__date_of_birth=date_of_birth)
-        digits = digits_only(text)
-        if digits and len(digits) >= 7 and re.fullmatch(r"[\d\s().+-]+", text):
-            # Ten digits (or more) is a phone; fewer may be an account number as well.
-            phone = digits[-10:] if len(digits) >= 10 else digits
-            by_phone = queryset.filter(patient__phone=phone)
-            if len(digits) >= 10:
-                return by_phone
-            return by_phone | queryset.filter(account_number=text)
-        if any(char.isdigit() for char in text):
-            return queryset.filter(account_number=text.upper())
-        return filter_by_name(queryset, text, prefix="patient__")
+        if not any(char.isdigit() for char in text):
+            return filter_by_name(queryset, text, prefix="patient__")
+        return queryset.filter(pk__in=_union(_by_number(text, practices)))
+
+
+# Typed between the parts of a number ("N-000 1234", "mrn 0000025"); stored numbers have none.
+_NUMBER_SEPARATORS = re.compile(r"[\s-]+")
+_PHONE_CHARS = re.compile(r"[\d\s().+-]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _union(branches: list[QuerySet]) -> QuerySet:
+    """Account ids matching any branch. A UNION of indexed lookups, not an OR across joined tables,
+    which no index can answer (PostgreSQL would scan the accounts)."""
+    first, *rest = branches
+    return first.union(*rest) if rest else first
+
+
+def _by_email(email: str) -> list[QuerySet]:
+    """The patient's or the guarantor's address, exact and case-insensitive (UPPER indexes)."""
+    return [
+        PatientAccount.objects.alias(key=Upper("patient__email")).filter(key=email).values("pk"),
+        PatientAccount.objects.alias(key=Upper("guarantor__email")).filter(key=email).values("pk"),
+    ]
+
+
+def _by_number(text: str, practices: QuerySet | None) -> list[QuerySet]:
+    """Text with digits: an account number (as stored, in any case, or without the practice's
+    prefix), a medical record number (any case), and a phone when it reads as one."""
+    compact = _NUMBER_SEPARATORS.sub("", text)
+    numbers = {text, text.upper(), compact.upper()}
+    if _ASCII_DIGITS.fullmatch(compact) and practices is not None:
+        numbers |= bare_number_candidates(compact, account_number_bounds(practices))
+    branches = [
+        PatientAccount.objects.filter(account_number__in=sorted(numbers)).values("pk"),
+        PatientAccount.objects.alias(key=Upper("patient__medical_record_number"))
+        .filter(key__in=sorted({_fold(text), _fold(compact)}))
+        .values("pk"),
+    ]
+    digits = digits_only(text)
+    if len(digits) >= 7 and _PHONE_CHARS.fullmatch(text):
+        # Ten digits (or eleven, with the country code) is a phone; seven a local number.
+        branches.append(PatientAccount.objects.filter(patient__phone=digits[-10:]).values("pk"))
+    return branches
+
+
+def account_number_bounds(practices: QuerySet) -> list[tuple[str, str]]:
+    """Each practice's lowest and highest account number: two probes of the (practice,
+    account_number) unique index per practice, in one query."""
+    numbers = PatientAccount.objects.filter(practice_id=OuterRef("pk")).values("account_number")
+    return [
+        (low, high)
+        for low, high in practices.order_by()
+        .annotate(
+            low=Subquery(numbers.order_by("account_number")[:1]),
+            high=Subquery(numbers.order_by("-account_number")[:1]),
+        )
+        .values_list("low", "high")
+        if low and high
+    ]
+
+
+def bare_number_candidates(digits: str, bounds: list[tuple[str, str]]) -> set[str]:
+    """The account numbers `digits` may be with the practice's prefix left off, leading zeros too.
+
+    A practice numbers its accounts as a prefix and a zero-padded number of one width (demo data:
+    "HV0001234", or "HV20001234" at a second site; imports keep the practice's own). What all its
+    numbers share is the common start of its lowest and highest; "1234" and "0001234" both become
+    that start, zeros, then the digits, at the practice's width. A practice whose numbers differ in
+    width is read from each bound alone, keeping only its letters.
+    """
+    candidates = set()
+    for low, high in bounds:
+        if len(low) == len(high):
+            patterns = [(len(low), commonprefix([low, high]))]
+        else:
+            patterns = [(len(bound), re.match(r"\D*", bound).group()) for bound in (low, high)]
+        for width, head in patterns:
+            keep = width - len(digits)
+            if keep <= 0:
+                continue  # as long as a whole number: already looked up as typed
+            if len(head) >= keep:
+                candidates.add(head[:keep] + digits)
+            else:
+                candidates.add(head + digits.zfill(width - len(head)))
+    return candidates
 
 
 def name_key(field: str):
@@ -127,7 +214,7 @@ def account_search(*, user, search: AccountSearch) -> QuerySet:
     """Accounts in the user's practices matching the search, name order, patient and practice joined."""
     queryset = scope_to_user(PatientAccount.objects.all(), user)
     return (
-        search.apply(queryset)
+        search.apply(queryset, practices=practices_for(user))
         .select_related("patient", "practice", "guarantor")
         .order_by(name_key("patient__last_name"), name_key("patient__first_name"), "patient_id", "id")
     )

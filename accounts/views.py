@@ -30,41 +30,86 @@ from core.access import FieldGroup, can_see, requires
 from core.audit import audit_read, audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from core.pagination import CappedPaginator, page_or_404
+from core.pagination import CappedPaginator, page_number, page_or_404
 
 SEARCH_PAGE_SIZE = 50
+# The user's last search, kept in their (server-side) session so that Back, or the account page's
+# "Search" crumb, shows it again: the criteria and the page, never the results, which are looked up
+# again through the scoped selector and audited each time they are shown. Logging out (or the idle
+# timeout) flushes the session and the search with it.
+LAST_SEARCH_KEY = "accounts:last_search"
 
 
 @requires(FieldGroup.DEMOGRAPHICS)
 def search(request):
     user = request.user
+    if request.method == "POST" and request.POST.get("clear"):
+        request.session.pop(LAST_SEARCH_KEY, None)
+        return redirect("search")
     # Search terms are PHI: they travel in a POST body, never in the URL (history, proxies, logs).
-    data = request.POST if request.method == "POST" else None
+    # A GET shows the search remembered from the last POST; anything in the query string is ignored.
+    replay = request.method != "POST"
+    data = request.session.get(LAST_SEARCH_KEY) if replay else request.POST
     shows_billing = can_see(user, FieldGroup.BILLING)
-    form = AccountSearchForm(data, practices=practice_list(user=user), shows_billing=shows_billing)
+    practices = practice_list(user=user)
+    form = AccountSearchForm(data, practices=practices, shows_billing=shows_billing)
+    searching = form.is_bound and form.is_valid() and form.has_criteria()
+    if form.is_bound and not searching and (replay or form.is_valid()):
+        # Nothing to search for: an emptied search box forgets the search, and so does a remembered
+        # one that no longer validates (a practice taken away since), which opens the page empty.
+        request.session.pop(LAST_SEARCH_KEY, None)
+        if replay:
+            form = AccountSearchForm(practices=practices, shows_billing=shows_billing)
+    if not replay and form.is_valid() and _submitted_by_browser(request):
+        # A form the browser itself sent (the top bar's, the dashboard's, the search page's without
+        # JavaScript) becomes a history entry, and Back to a POST answer that may not be stored
+        # (no-store) is "Confirm Form Resubmission". Answer it with the search page by GET.
+        if searching:
+            _remember_search(request, {**form.criteria(), "page": page_number(data.get("page"))})
+        return redirect("search")
     page = None
-    if form.is_bound and form.is_valid() and form.has_criteria():
-        criteria = AccountSearch(
-            query=form.cleaned_data["q"],
-            practice_id=form.cleaned_data["practice"],
-            status=form.cleaned_data.get("status", ""),
-        )
-        paginator = CappedPaginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE, cap=SEARCH_COUNT_CAP)
-        page = page_or_404(paginator, data.get("page"))
-        shown = [account.pk for account in page.object_list]
-        groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if shows_billing else set())
-        # One row per search: which accounts' names were listed, never what was typed.
-        audit_record(
-            user=user,
-            action=AuditEvent.Action.SEARCH,
-            object_type="accounts.patientaccount",
-            field_group=",".join(sorted(groups)),
-            detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
-        )
+    if searching:
+        page = _search_page(user, form, data.get("page"), shows_billing=shows_billing, replay=replay)
+        _remember_search(request, {**form.criteria(), "page": page.number})
     context = {"form": form, "page": page}
     if request.htmx and not request.htmx.boosted:
         return render(request, "accounts/_search_results.html", context)
     return render(request, "accounts/search.html", context)
+
+
+def _submitted_by_browser(request) -> bool:
+    """A top-level form submission (Fetch Metadata), not htmx's request for the results fragment."""
+    return request.headers.get("Sec-Fetch-Mode") == "navigate" and not request.htmx
+
+
+def _search_page(user, form, raw_page, *, shows_billing: bool, replay: bool):
+    criteria = AccountSearch(
+        query=form.cleaned_data["q"],
+        practice_id=form.cleaned_data["practice"],
+        status=form.cleaned_data.get("status", ""),
+    )
+    paginator = CappedPaginator(account_search(user=user, search=criteria), SEARCH_PAGE_SIZE, cap=SEARCH_COUNT_CAP)
+    if replay:
+        # The remembered page may be past the end by now (accounts closed or moved since): the last.
+        page = paginator.page(min(page_number(raw_page), paginator.num_pages))
+    else:
+        page = page_or_404(paginator, raw_page)
+    shown = [account.pk for account in page.object_list]
+    groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if shows_billing else set())
+    # One row per search: which accounts' names were listed, never what was typed.
+    audit_record(
+        user=user,
+        action=AuditEvent.Action.SEARCH,
+        object_type="accounts.patientaccount",
+        field_group=",".join(sorted(groups)),
+        detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
+    )
+    return page
+
+
+def _remember_search(request, criteria: dict) -> None:
+    if request.session.get(LAST_SEARCH_KEY) != criteria:  # no session write when nothing changed
+        request.session[LAST_SEARCH_KEY] = criteria
 
 
 @requires(FieldGroup.BILLING)

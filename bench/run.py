@@ -375,16 +375,18 @@ def samples(count: int, seed: int) -> dict:
         ids = [rng.randint(low, high) for _ in range(count)]
         picks = sorted(rng.sample(range(low, high + 1), min(500, high - low + 1)))
         cursor.execute(
-            """SELECT a.account_number, p.first_name, p.last_name, p.date_of_birth, p.phone
+            """SELECT a.account_number, p.first_name, p.last_name, p.date_of_birth, p.phone,
+                      p.medical_record_number, COALESCE(NULLIF(p.email, ''), g.email)
                FROM accounts_patientaccount a JOIN accounts_patient p ON p.id = a.patient_id
+               JOIN accounts_guarantor g ON g.id = a.guarantor_id
                WHERE a.id = ANY(%s) ORDER BY a.id""",
             [picks],
         )
         people = cursor.fetchall()
     searches = []  # (kind, text)
     for n in range(count):
-        number, first, last, born, phone = people[n % len(people)]
-        slot = n % 20
+        number, first, last, born, phone, mrn, email = people[n % len(people)]
+        slot = n % 23
         if slot < 5:
             searches.append(("surname", last))
         elif slot < 8:
@@ -395,8 +397,14 @@ def samples(count: int, seed: int) -> dict:
             searches.append(("date of birth", born.strftime("%m/%d/%Y")))
         elif slot < 17:
             searches.append(("phone", phone) if phone else ("account number", number))
-        else:
+        elif slot < 20:
             searches.append(("account number", number))
+        elif slot == 20:
+            searches.append(("medical record number", mrn.lower()))  # as typed, any case
+        elif slot == 21:
+            searches.append(("email", email) if email else ("account number", number))
+        else:
+            searches.append(("account number without prefix", number.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
     rng.shuffle(searches)
     return {"account_ids": ids, "searches": searches}
 

@@ -68,6 +68,9 @@ class IdleSessionTimeoutMiddleware:
             session_stamp = request.session.get(LAST_ACTIVITY_KEY)
             if session_stamp is None or now - int(session_stamp) >= 60:
                 request.session[LAST_ACTIVITY_KEY] = now
+                # The stored session (a remembered search holds PHI) expires a minute after the
+                # idle limit, not hours later: the limit itself is enforced above, to the second.
+                request.session.set_expiry(settings.SESSION_IDLE_TIMEOUT_SECONDS + 60)
         return self.get_response(request)
 
 
