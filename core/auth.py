@@ -54,3 +54,17 @@ class ApiTokenAuthentication(TokenAuthentication):
     def _refuse(self, token, reason, message):
         services.api_token_refused(token=token, reason=reason)
         raise exceptions.AuthenticationFailed(message)
+
+
+# django-axes records failed sign-ins by username in a 255-character column, and PostgreSQL refuses
+# a NUL byte in text: whatever was typed, axes sees at most a username's length, without NULs.
+USERNAME_MAX_LENGTH = 150
+
+
+def axes_username(request, credentials=None) -> str:
+    """AXES_USERNAME_CALLABLE: the username axes counts failures against, bounded."""
+    if credentials:
+        typed = credentials.get("username", "")
+    else:
+        typed = request.POST.get("username", "") if request.method == "POST" else ""
+    return str(typed or "").replace("\x00", "")[:USERNAME_MAX_LENGTH]

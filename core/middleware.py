@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.cache import cache
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
@@ -34,6 +35,19 @@ class RequestContextMiddleware:
             current_request.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL byte in the query string is never meaningful, and PostgreSQL refuses it in a text
+    parameter (admin list filters pass query values straight to the database): answer 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in value for value in request.GET.values()):
+            return HttpResponseBadRequest("The address holds a character that cannot be used (NUL).")
+        return self.get_response(request)
 
 
 class IdleSessionTimeoutMiddleware:

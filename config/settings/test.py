@@ -18,3 +18,8 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 
     # One test database per run, so parallel runs on one server never drop each other's database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
+
+# The fixtures' practices keep New York time, and many tests compare with timezone.localdate(): in
+# the office's zone the two agree at every hour. (Under UTC, between midnight and 05:00 UTC the
+# practice is still on the previous day and those comparisons are off by one.)
+TIME_ZONE = "America/New_York"
