@@ -1,6 +1,5 @@
 """REST API for holds: list and place on an account (the LOP letter as multipart), release, status check."""
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -16,7 +15,7 @@ from collections_app.holds.services import (
     letter_too_large_message,
     lop_status_check,
 )
-from collections_app.holds.views import UPLOAD_BODY_MARGIN_BYTES
+from collections_app.holds.views import upload_body_too_large
 from collections_app.models import AccountHold
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin
@@ -127,13 +126,6 @@ class LopStatusCheckInput(serializers.Serializer):
 # --- Views -------------------------------------------------------------------------------------
 
 
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
 class UploadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "upload_too_large"
@@ -148,10 +140,7 @@ class AccountHoldsApi(Api):
     def initial(self, request, *args, **kwargs):
         # Before authentication: its CSRF check reads the body, and a multipart body is streamed to
         # disk whole. A body no letter and its fields can make is refused unread.
-        if (
-            request.method == "POST"
-            and _content_length(request) > settings.LOP_LETTER_MAX_BYTES + UPLOAD_BODY_MARGIN_BYTES
-        ):
+        if request.method == "POST" and upload_body_too_large(request):
             raise UploadTooLarge(f"{letter_too_large_message()} Nothing was saved.")
         super().initial(request, *args, **kwargs)
 

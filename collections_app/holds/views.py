@@ -30,6 +30,15 @@ PANEL_TEMPLATE = "collections_app/holds/_panel.html"
 UPLOAD_BODY_MARGIN_BYTES = 512 * 1024
 
 
+def upload_body_too_large(request) -> bool:
+    """The declared body is larger than a letter and its form can make (read before the body is)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0  # Django reads no body when the length is not a number
+    return length > settings.LOP_LETTER_MAX_BYTES + UPLOAD_BODY_MARGIN_BYTES
+
+
 def upload_body_limited(view):
     """Answer 413 to a body larger than a letter and its form can make, before anything reads it.
 
@@ -40,11 +49,7 @@ def upload_body_limited(view):
 
     @wraps(view)
     def guarded(request, *args, **kwargs):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0  # Django reads no body when the length is not a number
-        if length > settings.LOP_LETTER_MAX_BYTES + UPLOAD_BODY_MARGIN_BYTES:
+        if upload_body_too_large(request):
             return HttpResponse(
                 f"{letter_too_large_message()} Nothing was saved.", status=413, content_type="text/plain; charset=utf-8"
             )
