@@ -237,7 +237,7 @@ def write_results(result: dict) -> None:
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, PostgreSQL {m['postgresql']}, "
         f"Python {m['python']}, Django {m['django']}. Load average at start: "
         f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'])}.",
-        f"Server: gunicorn, {result['workers']} sync workers (DEBUG off); {result['reps']} reps at once, each its own "
+        f"Server: gunicorn, {run.server_label(result)} (DEBUG off); {result['reps']} reps at once, each its own "
         f"client and session, {result['per_rep']} measured claims each after {result['warmup']} warm-up "
         "(`release_current=true`: each call releases the rep's account and claims the next).",
         "",
@@ -280,7 +280,8 @@ def main() -> None:
     parser.add_argument("--claims-per-rep", type=int, default=100, help="Measured claims per rep.")
     parser.add_argument("--warmup", type=int, default=5, help="Unmeasured claims per rep first.")
     parser.add_argument("--floor-requests", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (the Dockerfile runs 3).")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (make run: 2 on PostgreSQL).")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run: 4; 1 = sync).")
     parser.add_argument("--skip-refresh", action="store_true", help="Use the queue as it is (no aging, no refresh).")
     parser.add_argument("--no-results", action="store_true", help="Do not append to bench/RESULTS.md.")
     args = parser.parse_args()
@@ -327,6 +328,7 @@ def main() -> None:
         "per_rep": args.claims_per_rep,
         "warmup": args.warmup,
         "workers": args.workers,
+        "threads": args.threads,
         "machine": run.machine(url),
         "notes": [],
     }
@@ -360,9 +362,9 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()  # gunicorn's workers get their own
-    log(f"starting gunicorn ({args.workers} workers)")
+    log(f"starting gunicorn ({run.server_label(vars(args))})")
     try:
-        with run.Server(env, args.workers) as server:
+        with run.Server(env, args.workers, args.threads) as server:
             sessions = {username: run.log_in(server.port, username, settings.DEMO_PASSWORD) for username in names}
             log(f"{len(sessions)} reps logged in")
             first_cookies = sessions[names[0]][0]

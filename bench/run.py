@@ -7,7 +7,9 @@
 Steps: (re)create the database `collections_bench`, migrate, `seed_demo --accounts N` (timed),
 VACUUM ANALYZE, `check_ledger` (timed); start gunicorn on 127.0.0.1 (DEBUG off) and log in as the
 `director` demo user; then with 20 concurrent clients measure the floor view (/bench/floor/), the
-account page (/accounts/<id>/) and patient search (POST /search/), each p50/p95/p99; then the live
+account page (/accounts/<id>/) and patient search (POST /search/), each p50/p95/p99, /healthz (the
+8x comparison) and, one client, the heaviest account (bench/heaviest.py: 1,000 encounters, 5,000
+ledger rows) and its later ledger pages; then the live
 as-of aging report for the largest practice (accounts.aging.practice_aging) against one
 hand-written aggregate query, checking both give the same buckets. The server is stopped at the
 end, whatever happens. Results are appended to bench/RESULTS.md; raw numbers go to bench/out/.
@@ -38,6 +40,7 @@ PYTHON = sys.executable
 RESULTS = ROOT / "bench" / "RESULTS.md"
 OUT = ROOT / "bench" / "out"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/collections_bench"
+HEAVIEST_NUMBER = "BENCH-HEAVIEST"  # bench/heaviest.py's account, not one of the N seeded
 
 TARGETS = {
     "account": ("account page p95", 150.0),
@@ -117,10 +120,11 @@ def free_port() -> int:
 class Server:
     """gunicorn on 127.0.0.1, started and always stopped by this script."""
 
-    def __init__(self, env: dict, workers: int):
+    def __init__(self, env: dict, workers: int, threads: int = 1):
         self.port = free_port()
         self.env = env
         self.workers = workers
+        self.threads = threads
         self.process = None
         self.log_path = OUT / "gunicorn.log"
 
@@ -129,6 +133,8 @@ class Server:
             PYTHON, "-m", "gunicorn", "config.wsgi", "--preload", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--timeout", "120", "--log-level", "warning",
         ]  # fmt: skip
+        if self.threads > 1:  # gthread: what `make run` and the README recommend on PostgreSQL
+            command += ["--worker-class", "gthread", "--threads", str(self.threads)]
         self.log_file = open(self.log_path, "w")  # closed in __exit__
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT)
         try:
@@ -454,6 +460,23 @@ def ratio(value, floor):
     return f"{value / floor:.1f}x" if value and floor else "-"
 
 
+def server_label(result: dict) -> str:
+    threads = result.get("threads", 1)
+    if threads > 1:
+        return f"{result['workers']} workers x {threads} threads (gthread)"
+    return f"{result['workers']} sync workers"
+
+
+def one_client_row(label: str, figure: dict | None, floor_p50: float, floor_label: str, target: str) -> str:
+    if not figure:
+        return f"| {label} | not measured | - | - | {target} |"
+    one = figure["one_client"]
+    return (
+        f"| {label} | one client p50 {one['p50_ms']:.1f} ms, p95 {one['p95_ms']:.1f} ms | {floor_label} p50 "
+        f"{floor_p50:.1f} ms | {ratio(one['p50_ms'], floor_p50)} | {target} |"
+    )
+
+
 def write_results(result: dict) -> None:
     m = result["machine"]
     seed = result.get("seed")
@@ -464,7 +487,7 @@ def write_results(result: dict) -> None:
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, PostgreSQL {m['postgresql']} "
         f"(shared_buffers {m['postgresql_settings'].get('shared_buffers')}), Python {m['python']}, "
         f"Django {m['django']}. Load average at start: {', '.join(f'{x:.1f}' for x in m['load_average_at_start'])}.",
-        f"Server: gunicorn, {result['workers']} sync workers, settings {result['settings']} (DEBUG off); "
+        f"Server: gunicorn, {server_label(result)}, settings {result['settings']} (DEBUG off); "
         f"{result['clients']} concurrent clients, {result['requests']} measured requests per figure "
         f"(after {result['warmup']} warm-up); logged in as `director`.",
         "",
@@ -508,6 +531,34 @@ def write_results(result: dict) -> None:
             f"{floor.get('throughput_rps', 0):.0f} req/s; one client p50 {floor_one:.1f}) "
             f"| {ratio(figure['p95_ms'], floor.get('p95_ms'))} | < {target:.0f} ms |"
         )
+    healths = [result["http"][k] for k in ("healthz", "healthz_after") if result["http"].get(k)]
+    if healths:
+        health_one = statistics.fmean(h["one_client"]["p50_ms"] for h in healths)
+        p95s = "; ".join(f"{h['p95_ms']:.0f} ms" for h in healths)
+        lines.append(
+            f"| /healthz (before; after) | p95 {p95s} at {result['clients']} clients; one client p50 "
+            f"{health_one:.1f} ms | - | - | - |"
+        )
+        lines.append(
+            one_client_row(
+                "account page's first response against /healthz", result["http"].get("account"), health_one,
+                "/healthz", "within 8x",
+            )
+        )  # fmt: skip
+        heaviest = result.get("heaviest", {})
+        shape = f"{heaviest.get('encounters', 0):,} encounters, {heaviest.get('ledger_rows', 0):,} ledger rows"
+        lines.append(
+            one_client_row(
+                f"heaviest account page ({shape})", result["http"].get("heaviest"), health_one, "/healthz",
+                "< 300 ms",
+            )
+        )  # fmt: skip
+        lines.append(
+            one_client_row(
+                "heaviest account, ledger pages 2-51", result["http"].get("heaviest_ledger"), health_one, "/healthz",
+                "< 300 ms",
+            )
+        )  # fmt: skip
     search = result["http"].get("search")
     if search and search["one_client"].get("by_kind"):
         kinds = "; ".join(
@@ -548,7 +599,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000, help="Measured requests per figure.")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--single-requests", type=int, default=200, help="Requests measured with one client.")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (the Dockerfile runs 3).")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (make run: 2 on PostgreSQL).")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run: 4; 1 = sync).")
+    parser.add_argument("--no-heaviest", action="store_true", help="Skip the heaviest account's page.")
     parser.add_argument("--aging-repeats", type=int, default=5)
     parser.add_argument("--no-results", action="store_true", help="Do not append to bench/RESULTS.md.")
     args = parser.parse_args()
@@ -582,6 +635,7 @@ def main() -> None:
         "requests": args.requests,
         "warmup": args.warmup,
         "workers": args.workers,
+        "threads": args.threads,
         "settings": settings_module,
         "http": {},
         "http_notes": {},
@@ -594,7 +648,9 @@ def main() -> None:
 
         with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as connection:
             try:
-                existing = connection.execute("SELECT COUNT(*) FROM accounts_patientaccount").fetchone()[0]
+                existing = connection.execute(
+                    "SELECT COUNT(*) FROM accounts_patientaccount WHERE account_number <> %s", [HEAVIEST_NUMBER]
+                ).fetchone()[0]
             except psycopg.Error:
                 existing = -1
         reuse = existing == args.accounts
@@ -618,6 +674,9 @@ def main() -> None:
         log(f"seeded in {seconds:.1f} s ({phases})")
         result["vacuum_seconds"] = run_sql(url, "VACUUM ANALYZE")
         log(f"VACUUM ANALYZE in {result['vacuum_seconds']:.1f} s")
+    else:
+        seconds, _ = manage(env, "migrate", "--noinput", "-v", "0")  # the code may be newer than the data
+        log(f"migrated in {seconds:.1f} s")
     seconds, output = manage(env, "check_ledger")
     result["check_ledger_seconds"] = seconds
     log(f"check_ledger in {seconds:.1f} s: {output.strip()}")
@@ -630,13 +689,34 @@ def main() -> None:
 
     result["machine"] = machine(url)
     picked = samples(args.requests + args.warmup, args.seed)
+    heaviest_id = None
+    if not args.no_heaviest:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from heaviest import ensure_heaviest_account
 
-    log(f"starting gunicorn ({args.workers} workers)")
-    with Server(env, args.workers) as server:
+        started = time.monotonic()
+        heaviest_id, encounters, rows = ensure_heaviest_account(log=log)
+        result["heaviest"] = {"account_id": heaviest_id, "encounters": encounters, "ledger_rows": rows}
+        log(f"heaviest account {heaviest_id}: {encounters:,} encounters, {rows:,} ledger rows "
+            f"({time.monotonic() - started:.0f} s)")  # fmt: skip
+        if encounters:
+            run_sql(url, "ANALYZE accounts_transaction")
+
+    log(f"starting gunicorn ({args.workers} workers x {args.threads} threads)")
+    with Server(env, args.workers, args.threads) as server:
         cookies, token = log_in(server.port, "director", settings.DEMO_PASSWORD)
 
         def floor_request(n):
             return "GET", "/bench/floor/", {"cookies": cookies}
+
+        def health_request(n):
+            return "GET", "/healthz", {}
+
+        def heaviest_request(n):
+            return "GET", f"/accounts/{heaviest_id}/", {"cookies": cookies}
+
+        def heaviest_ledger_request(n):  # the ledger's later pages, as the rep pages back
+            return "GET", f"/accounts/{heaviest_id}/ledger/?page={2 + n % 50}", {"cookies": cookies}
 
         def account_request(n):
             return "GET", f"/accounts/{picked['account_ids'][n % len(picked['account_ids'])]}/", {"cookies": cookies}
@@ -649,10 +729,14 @@ def main() -> None:
             return picked["searches"][n % len(picked["searches"])][0]
 
         # The floor is measured first and again last: a busy machine shows as a drifting floor.
-        plan = (
-            ("floor", floor_request), ("account", account_request), ("search", search_request),
-            ("floor_after", floor_request),
-        )  # fmt: skip
+        plan = [
+            ("floor", floor_request), ("healthz", health_request), ("account", account_request),
+            ("search", search_request),
+        ]  # fmt: skip
+        if heaviest_id:
+            plan += [("heaviest", heaviest_request), ("heaviest_ledger", heaviest_ledger_request)]
+        plan += [("healthz_after", health_request), ("floor_after", floor_request)]
+        one_client_only = {"heaviest", "heaviest_ledger"}  # one rep opens it: the page's own time
         for key, make_request in plan:
             method, path, kwargs = make_request(0)
             status, _, _ = request(method, server.port, path, **kwargs)
@@ -663,6 +747,10 @@ def main() -> None:
             # One client first: the page's own time, without queueing behind other requests.
             kind_of = search_kind if key == "search" else None
             alone = load(server.port, make_request, args.single_requests, 1, 10, kind_of)
+            if key in one_client_only:
+                result["http"][key] = {**alone, "one_client": alone}
+                log(f"{key}: one client p50 {alone['p50_ms']:.1f} ms, p95 {alone['p95_ms']:.1f} ms")
+                continue
             log(f"{key}: {args.requests} requests, {args.clients} clients")
             figure = load(server.port, make_request, args.requests, args.clients, args.warmup)
             figure["one_client"] = {k: alone[k] for k in ("p50_ms", "p95_ms", "throughput_rps", "failures", "by_kind")}
