@@ -5,11 +5,12 @@ from django.contrib import admin
 from accounts import services
 from accounts.models import Practice
 from core.admin_site import DirectorOnlyPermissions
+from core.display import zone_name
 
 
 @admin.register(Practice)
 class PracticeAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
-    list_display = ("name", "code", "state", "time_zone", "target_collection_rate", "follows_501r", "is_active")
+    list_display = ("name", "code", "state", "zone", "collection_target", "non_profit_rules", "active")
     list_filter = ("is_active", "follows_501r", "state")
     search_fields = ("name", "code")
     ordering = ("name",)
@@ -34,6 +35,22 @@ class PracticeAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
         ("Calls and compliance", {"fields": ("call_cap_count", "call_cap_days", "follows_501r")}),
         ("Claims", {"fields": ("claim_followup_days",)}),
     )
+
+    @admin.display(description="time zone", ordering="time_zone")
+    def zone(self, practice):
+        return zone_name(practice.time_zone)
+
+    @admin.display(description="collection target", ordering="target_collection_rate")
+    def collection_target(self, practice):
+        return f"{practice.target_collection_rate}%"
+
+    @admin.display(description="IRS 501(r) rules", boolean=True, ordering="follows_501r")
+    def non_profit_rules(self, practice):
+        return practice.follows_501r
+
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, practice):
+        return practice.is_active
 
     def get_readonly_fields(self, request, obj=None):
         # The code names the practice in imports, audit rows and access grants: fixed once created.

@@ -172,7 +172,7 @@ class AddressHistory(AddressFields):
         verbose_name_plural = "address history"
 
     def __str__(self) -> str:
-        return f"Address of patient {self.patient_id} recorded {self.recorded_at:%Y-%m-%d}"
+        return f"Address of patient {self.patient_id}, recorded {self.recorded_at:%m/%d/%Y}"
 
 
 class Guarantor(AddressFields):
@@ -256,6 +256,11 @@ class PatientAccount(models.Model):
             models.Index(fields=["account_number"], name="account_number"),
             models.Index(fields=["practice", "status", "-patient_balance"], name="account_practice_status_bal"),
             models.Index(fields=["assigned_rep", "follow_up_on"], name="account_rep_follow_up"),
+            # The work queue's sorts by balance and by follow-up date (collections_app.queues.selectors
+            # QUEUE_SORTS) walk these and probe each account's queue entry by key, instead of sorting
+            # every entry of the rep's queue.
+            models.Index(models.F("patient_balance").desc(), "id", name="account_balance_desc"),
+            models.Index(fields=["follow_up_on", "id"], name="account_follow_up"),
         ]
 
     def __str__(self) -> str:
@@ -283,7 +288,7 @@ class Encounter(models.Model):
         indexes = [models.Index(fields=["account", "date_of_service"], name="encounter_account_dos")]
 
     def __str__(self) -> str:
-        return f"Encounter {self.pk} on {self.date_of_service}"
+        return f"Visit {self.pk} on {self.date_of_service:%m/%d/%Y}"
 
 
 class ChargeLine(models.Model):
@@ -297,7 +302,7 @@ class ChargeLine(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="charge_line_amount_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.procedure_code} x{self.units}"
+        return f"{self.procedure_code}, {self.units} unit{'s' if self.units != 1 else ''}"
 
 
 class Claim(models.Model):
@@ -347,7 +352,8 @@ class Appointment(models.Model):
         indexes = [models.Index(fields=["practice", "starts_at"], name="appointment_practice_start")]
 
     def __str__(self) -> str:
-        return f"Appointment {self.pk} at {self.starts_at:%Y-%m-%d %H:%M}"
+        # No time here: it would be UTC's; pages write it in the practice's zone (core.display).
+        return f"Appointment {self.pk} with {self.provider}"
 
 
 class Transaction(models.Model):
@@ -407,6 +413,11 @@ class Transaction(models.Model):
         ordering = ["effective_on", "id"]
         indexes = [
             models.Index(fields=["account", "effective_on"], name="transaction_account_date"),
+            # The dashboards' "collected today / this month": postings by when they were entered, a
+            # rep's own, and reversals (rare) by when they were entered.
+            models.Index(fields=["posted_at"], name="transaction_posted_at"),
+            models.Index(fields=["posted_by", "posted_at"], name="transaction_poster_posted_at"),
+            models.Index(fields=["posted_at"], condition=Q(kind="reversal"), name="transaction_reversal_posted_at"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -427,7 +438,8 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.pk}"
+        amount = max(abs(self.patient_amount), abs(self.insurance_amount))
+        return f"{self.get_kind_display()} of ${amount:,.2f} on {self.effective_on:%m/%d/%Y}"
 
 
 class PracticeAgingSnapshot(models.Model):
@@ -447,7 +459,7 @@ class PracticeAgingSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Aging of practice {self.practice_id} on {self.as_of} {self.bucket}"
+        return f"Aging of practice {self.practice_id} on {self.as_of:%m/%d/%Y}, {self.bucket} days"
 
 
 class AccountAgingState(models.Model):
@@ -474,4 +486,4 @@ class AccountAgingState(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Aging of account {self.account_id}"
+        return f"Aging of patient account {self.account_id}"

@@ -94,16 +94,24 @@ def _search_page(user, form, raw_page, *, shows_billing: bool, replay: bool):
         page = paginator.page(min(page_number(raw_page), paginator.num_pages))
     else:
         page = page_or_404(paginator, raw_page)
-    shown = [account.pk for account in page.object_list]
     groups = {FieldGroup.DEMOGRAPHICS} | ({FieldGroup.BILLING} if shows_billing else set())
-    # One row per search: which accounts' names were listed, never what was typed.
-    audit_record(
-        user=user,
-        action=AuditEvent.Action.SEARCH,
-        object_type="accounts.patientaccount",
-        field_group=",".join(sorted(groups)),
-        detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
-    )
+    # One row per practice whose accounts were listed, carrying that practice, so the audit trail
+    # filtered by practice finds the search: which accounts' names were listed, never what was
+    # typed. A search that listed nothing is one row, with the practice searched in if one was chosen.
+    by_practice: dict[int | None, list[int]] = {}
+    for account in page.object_list:
+        by_practice.setdefault(account.practice_id, []).append(account.pk)
+    if not by_practice:
+        by_practice[criteria.practice_id] = []
+    for practice_id, shown in sorted(by_practice.items(), key=lambda item: item[0] or 0):
+        audit_record(
+            user=user,
+            action=AuditEvent.Action.SEARCH,
+            object_type="accounts.patientaccount",
+            practice_id=practice_id,
+            field_group=",".join(sorted(groups)),
+            detail={"account_ids": shown, "result_count": paginator.count, "page": page.number},
+        )
     return page
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Practice
 from collections_app import services
-from core.admin_site import DirectorOnlyPermissions
+from core.admin_site import DirectorOnlyPermissions, admin_time
 from core.errors import ApplicationError
 from core.models import StaffUser
 
@@ -65,15 +65,18 @@ class StaffUserAdmin(DirectorOnlyPermissions, UserAdmin):
         (None, {"fields": ("username", "password")}),
         ("Name and contact", {"fields": ("first_name", "last_name", "email")}),
         ("Access", {"fields": ("tier", "is_active", "practices")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_sign_in", "joined")}),
+        ("Preferences", {"fields": ("time_zone",), "description": "Each person sets their own on My settings."}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "password1", "password2")}),
         ("Name and contact", {"fields": ("first_name", "last_name", "email")}),
         ("Access", {"fields": ("tier", "practices")}),
     )
-    readonly_fields = ("last_login", "date_joined")
-    list_display = ("username", "first_name", "last_name", "email", "tier", "is_active", "last_login")
+    readonly_fields = ("last_sign_in", "joined", "time_zone")
+    list_display = ("username", "first_name", "last_name", "email", "tier", "is_active", "last_sign_in")
+    last_sign_in = admin_time("last sign-in", "last_login")
+    joined = admin_time("joined", "date_joined")
     list_filter = ("tier", "is_active")
     search_fields = ("username", "first_name", "last_name", "email")
     ordering = ("username",)
@@ -152,7 +155,8 @@ class StaffUserAdmin(DirectorOnlyPermissions, UserAdmin):
 class LockoutAdmin(DirectorOnlyPermissions, AccessAttemptAdmin):
     """Locked-out logins (django-axes). Deleting the attempts for a username unlocks it, audited."""
 
-    list_display = ("attempt_time", "username", "ip_address", "failures_since_start")
+    list_display = ("attempted", "username", "ip_address", "failures_since_start")
+    attempted = admin_time("last failed attempt", "attempt_time")
     actions = ["delete_selected"]
 
     def has_add_permission(self, request, *args):

@@ -99,6 +99,8 @@ class QueueEntry(models.Model):
             models.Index(fields=["assigned_rep", "-score"], name="queue_rep_score"),
             # "My queue" over several practices walks this in queue order instead of sorting them all.
             models.Index(models.F("score").desc(), "oldest_item_on", "account", name="queue_order"),
+            # The queue's "oldest first" sort (collections_app.queues.selectors.QUEUE_SORTS).
+            models.Index("oldest_item_on", models.F("score").desc(), "account", name="queue_oldest_first"),
         ]
 
     def __str__(self) -> str:
@@ -129,7 +131,7 @@ class RepAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rep_id} on practice {self.practice_id} ({self.bucket})"
+        return f"Rep {self.rep_id} assigned to practice {self.practice_id} ({self.get_bucket_display().lower()})"
 
 
 class Contact(models.Model):
@@ -183,9 +185,22 @@ class Contact(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     override_reason = models.CharField(max_length=300, blank=True)
+    # The contact form's token: sent twice (a double click, a resend), it logs one contact (and one
+    # promise), as the payment form's token posts one payment.
+    idempotency_key = models.CharField(max_length=80, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "-occurred_at"], name="contact_account_time")]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at"], name="contact_account_time"),
+            models.Index(fields=["occurred_at"], name="contact_occurred_at"),  # the team's work today
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="contact_idempotency_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} on account {self.account_id}"
@@ -213,7 +228,7 @@ class ContactConsent(models.Model):
         indexes = [models.Index(fields=["account", "channel"], name="consent_account_channel")]
 
     def __str__(self) -> str:
-        return f"Consent to {self.channel} on account {self.account_id}"
+        return f"Consent to {self.get_channel_display().lower()} on account {self.account_id}"
 
 
 class PromiseToPay(models.Model):
@@ -245,6 +260,7 @@ class PromiseToPay(models.Model):
         indexes = [
             models.Index(fields=["due_on"], condition=models.Q(status="open"), name="promise_open_due"),
             models.Index(fields=["account", "-created_at"], name="promise_account_time"),
+            models.Index(fields=["created_at"], name="promise_created_at"),  # the team's work today
         ]
 
     def __str__(self) -> str:
@@ -261,7 +277,10 @@ class AccountNote(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "-created_at"], name="note_account_time")]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="note_account_time"),
+            models.Index(fields=["created_at"], name="note_created_at"),  # the team's work today
+        ]
 
     def __str__(self) -> str:
         return f"Note {self.pk} on account {self.account_id}"
@@ -479,4 +498,4 @@ class JobRun(models.Model):
         constraints = [models.UniqueConstraint(fields=["job", "as_of"], name="job_run_unique_per_date")]
 
     def __str__(self) -> str:
-        return f"{self.job} for {self.as_of}"
+        return f"Nightly job {self.job.replace('_', ' ')} for {self.as_of:%m/%d/%Y}"

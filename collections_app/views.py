@@ -3,16 +3,20 @@
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.models import Appointment, PatientAccount
+from accounts.models import Appointment
 from accounts.money import ZERO
 from accounts.selectors import practice_list
+from collections_app import dashboard
 from core.access import FieldGroup, can_see, requires, scope_to_user
+from core.audit import audit_reads
+
+BALANCE_FIGURES = ("accounts_owing", "patient_ar", "accounts_past_due", "past_due_ar")
+MONEY_FIGURES = {"patient_ar", "past_due_ar"}
 
 
 def _appointments_today_by_practice(user, practices) -> dict[int, int]:
@@ -37,43 +41,61 @@ def _appointments_today_by_practice(user, practices) -> dict[int, int]:
     return {row["practice_id"]: row["count"] for row in rows}
 
 
-def _patient_ar_by_practice(user) -> dict[int, dict]:
-    """Accounts owing and patient AR per practice: one aggregate query over the stored balances."""
-    rows = (
-        scope_to_user(PatientAccount.objects.filter(patient_balance__gt=0), user)
-        .values("practice_id")
-        .annotate(accounts_owing=Count("id"), patient_ar=Coalesce(Sum("patient_balance"), ZERO))
-        .order_by()
-    )
-    return {row["practice_id"]: row for row in rows}
+# The team's work loads into the manager's dashboard after the page (and on Refresh): it reads the
+# day's contact log and postings, while the page's practice figures read stored balances. It is not
+# polled: a timed request would count as activity and defeat the idle sign-out.
+TEAM_SECTION = "team"
 
 
 @requires(FieldGroup.DEMOGRAPHICS)
 def home(request):
+    """The dashboard by tier: the front desk's appointments (never an amount), the rep's own day,
+    the manager's practices and team. Every figure comes from a grouped query (collections_app.dashboard)."""
     user = request.user
     practices = list(practice_list(user=user))
+    manages = can_see(user, FieldGroup.MANAGEMENT)
+    if manages and request.GET.get("section") == TEAM_SECTION and request.htmx:
+        team = dashboard.team_today(user=user, practices=practices)
+        return render(request, "collections_app/dashboard/_team.html", {"team": team})
+    days = dashboard.practice_days(practices)
     appointments = _appointments_today_by_practice(user, practices)
     shows_billing = can_see(user, FieldGroup.BILLING)
-    ar = _patient_ar_by_practice(user) if shows_billing else {}
-    rows = [
-        {
-            "practice": practice,
-            "appointments_today": appointments.get(practice.pk, 0),
-            "accounts_owing": ar.get(practice.pk, {}).get("accounts_owing", 0),
-            "patient_ar": ar.get(practice.pk, {}).get("patient_ar", ZERO),
-        }
-        for practice in practices
-    ]
-    totals = {
-        "appointments_today": sum(row["appointments_today"] for row in rows),
-        "accounts_owing": sum(row["accounts_owing"] for row in rows),
-        "patient_ar": sum((row["patient_ar"] for row in rows), ZERO),
+    balances = dashboard.practice_balances(user=user) if shows_billing else {}
+    rows = []
+    for practice, day in zip(practices, days, strict=True):
+        row = {"practice": practice, "today": day.today, "appointments_today": appointments.get(practice.pk, 0)}
+        if shows_billing:
+            found = balances.get(practice.pk, {})
+            for key in BALANCE_FIGURES:
+                row[key] = found.get(key, ZERO if key in MONEY_FIGURES else 0)
+        rows.append(row)
+    totals = {"appointments_today": sum(row["appointments_today"] for row in rows)}
+    if shows_billing:
+        for key in BALANCE_FIGURES:
+            totals[key] = sum((row[key] for row in rows), ZERO if key in MONEY_FIGURES else 0)
+    context = {
+        "rows": rows,
+        "totals": totals,
+        "shows_billing": shows_billing,
+        "zones": dashboard.zones_of(days),
+        "dates": sorted({day.today for day in days}),
+        "manages": manages,
     }
-    if not shows_billing:
+    if manages:
+        context["team_section"] = TEAM_SECTION
+        if request.GET.get("section") == TEAM_SECTION:  # without htmx: the team's work in the page
+            context["team"] = dashboard.team_today(user=user, practices=practices)
+    elif shows_billing:
+        mine = dashboard.rep_dashboard(user=user, practices=practices)
+        context["mine"] = mine
         for row in rows:
-            del row["accounts_owing"], row["patient_ar"]
-        del totals["accounts_owing"], totals["patient_ar"]
-    context = {"rows": rows, "totals": totals, "shows_billing": shows_billing}
+            row["mine"] = mine.by_practice[row["practice"].pk]
+        # Names and balances of the accounts listed are a PHI read of each.
+        audit_reads(
+            user=user,
+            objects=[promise.account for promise in mine.promises_due],
+            field_groups={FieldGroup.DEMOGRAPHICS, FieldGroup.BILLING},
+        )
     return render(request, "collections_app/home.html", context)
 
 

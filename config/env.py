@@ -7,6 +7,7 @@ with one line naming the variable instead of a traceback deep inside Django.
 import os
 import sys
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ImproperlyConfiguredEnv(SystemExit):
@@ -48,6 +49,15 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and number < minimum:
         raise ImproperlyConfiguredEnv(name, f"must be at least {minimum}")
     return number
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = env_str(name, default)
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ImproperlyConfiguredEnv(name, f"is not a known time zone: {value!r} (e.g. America/New_York)") from None
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from core import services
-from core.admin_site import DirectorOnlyPermissions, is_director
+from core.admin_site import DirectorOnlyPermissions, admin_time, is_director
 from core.models import ApiToken
 
 
@@ -33,22 +33,17 @@ class TokenStateFilter(admin.SimpleListFilter):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
-    list_display = ("user", "name", "created_at", "expires_at", "last_used_at", "revoked_at", "state")
+    list_display = ("user", "name", "issued", "expires", "last_used", "revoked", "state")
     list_filter = (TokenStateFilter, "revoke_reason")
     list_select_related = ("user",)
     search_fields = ("user__username", "name")
     date_hierarchy = "created_at"
-    fields = (
-        "user",
-        "name",
-        "created_at",
-        "expires_at",
-        "last_used_at",
-        "revoked_at",
-        "revoked_by",
-        "revoke_reason",
-    )
+    fields = ("user", "name", "issued", "expires", "last_used", "revoked", "revoked_by", "revoke_reason")
     readonly_fields = fields
+    issued = admin_time("issued", "created_at")
+    expires = admin_time("expires", "expires_at")
+    last_used = admin_time("last used", "last_used_at")
+    revoked = admin_time("revoked", "revoked_at")
     actions = ["revoke"]
 
     def has_add_permission(self, request, *args):
@@ -62,7 +57,7 @@ class ApiTokenAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
 
     @admin.display(description="state")
     def state(self, token):
-        return token.state()
+        return token.state().capitalize()
 
     @admin.action(description="Revoke selected API tokens", permissions=["revoke"])
     def revoke(self, request, queryset):

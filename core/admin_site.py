@@ -16,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from core.display import display_time  # no models: safe while apps load
+
 
 def redirect_to_login(next_url: str):
     # imported here: this module loads with INSTALLED_APPS, and auth.views imports models (AppRegistryNotReady)
@@ -35,6 +37,8 @@ class DirectorAdminSite(admin.AdminSite):
     site_header = "Collections administration"
     site_title = "Collections administration"
     index_title = "Staff, access tiers and practices"
+    # The app's one way of writing an empty value (core.display.EMPTY), not Django's "-".
+    empty_value_display = "—"
     # Read by the test that walks every URL: this site's has_permission requires the Director tier.
     required_field_group = "director"
 
@@ -65,6 +69,18 @@ class DirectorAdminSite(admin.AdminSite):
 
 class DirectorAdminConfig(AdminConfig):
     default_site = "core.admin_site.DirectorAdminSite"
+
+
+def admin_time(description: str, field: str):
+    """A list or detail column writing a datetime field the app's one way: "12/02/2026 3:04 PM EST",
+    in the Director's zone (My settings) else the office's (core.display), "—" when empty."""
+
+    def column(self, obj):
+        return display_time(getattr(obj, field))
+
+    column.short_description = description
+    column.admin_order_field = field
+    return column
 
 
 class DirectorOnlyPermissions:

@@ -9,6 +9,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
+from core import display
 from core.request_context import RequestContext, current_request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -35,6 +36,21 @@ class RequestContextMiddleware:
             current_request.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class UserTimeZoneMiddleware:
+    """Keeps the request's user for core.display, so times follow the zone they chose (My settings).
+    The user stays lazy: nothing is loaded until a page writes a time. After AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = display.current_user.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            display.current_user.reset(token)
 
 
 class RefuseNulBytesMiddleware:

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
+from core.display import US_TIME_ZONES, USE_PRACTICE_ZONE_LABEL
+
 
 class Tier(models.IntegerChoices):
     """Access tiers as ordered levels, so `user.tier >= Tier.MEDIUM` reads as policy.
@@ -22,9 +24,21 @@ class StaffUser(AbstractUser):
     """A billing-office user. Practice scope lives in django-guardian object permissions."""
 
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.LOW)
+    # The user's own zone for the times pages show (core/display.py); blank: each practice's.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        choices=[("", USE_PRACTICE_ZONE_LABEL), *US_TIME_ZONES],
+        help_text="Times show in this zone, labelled. Left blank, each practice's own zone.",
+    )
 
     class Meta:
         verbose_name = "staff user"
+
+    def __str__(self) -> str:
+        """The admin's recent actions and change pages: "Jane Rep (jrep)", or the username."""
+        name = self.get_full_name()
+        return f"{name} ({self.username})" if name else self.username
 
     @property
     def tier_label(self) -> str:
@@ -76,7 +90,17 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.object_type} {self.object_id}"
+        """ "Viewed patient account 51": the record's kind in words, never its PHI."""
+        return f"{self.get_action_display()} {self.object_kind} {self.object_id}".strip()
+
+    @property
+    def object_kind(self) -> str:
+        from django.apps import apps  # the app registry: core names no model of the apps above it
+
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type.replace("_", " ")
 
 
 class ApiToken(models.Model):

@@ -25,6 +25,24 @@ from core.errors import ApplicationError
 ACCOUNT_CHANGED = "account-changed"
 
 
+# Each kind of timeline event as the office says it (the event's tag on the page).
+TIMELINE_KIND_LABELS = {
+    "contact": "Contact",
+    "promise": "Promise to pay",
+    "note": "Note",
+    "consent": "Consent",
+    "payment": "Payment",
+    "adjustment": "Adjustment",
+    "plan": "Payment plan",
+    "hold": "Hold",
+    "mail": "Returned mail",
+    "inquiry": "Billing inquiry",
+    "letter": "Letter",
+    "change": "Change",
+    "approval": "Approval",
+}
+
+
 @dataclass(frozen=True)
 class TimelineEvent:
     when: datetime  # aware datetime; date-only events use the practice's local midnight
@@ -33,6 +51,14 @@ class TimelineEvent:
     detail: str = ""  # the rep's notes or a one-line summary
     actor: str = ""  # username of who did it ("" for the system)
     extra: dict = field(default_factory=dict)
+    # Filled in by the workspace when it merges the timeline: the actor by name ("Jane Rep"), and
+    # whether the event has a date but no time of day (shown as the date alone).
+    actor_name: str = ""
+    all_day: bool = False
+
+    @property
+    def kind_label(self) -> str:
+        return TIMELINE_KIND_LABELS.get(self.kind) or self.kind.replace("_", " ").capitalize()
 
 
 def announce_account_changed(response: HttpResponse, *, panel: str) -> HttpResponse:

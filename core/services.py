@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core.access import FieldGroup, can_see
 from core.audit import audit_record
-from core.models import ApiToken, AuditEvent
+from core.models import ApiToken, AuditEvent, StaffUser
 
 logger = logging.getLogger(__name__)
 
@@ -107,3 +107,20 @@ def _audit_revoked(token: ApiToken, *, user) -> None:
         obj=token,
         detail={"name": token.name, "reason": token.revoke_reason, "token_user": token.user_id},
     )
+
+
+# --- My settings ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def staff_set_time_zone(*, acting_user, time_zone: str) -> bool:
+    """A user's own zone for the times pages show ("" = each practice's). Audited as a change of
+    their own record, field name only. Returns False when nothing changed (no row written)."""
+    user = StaffUser.objects.select_for_update().get(pk=acting_user.pk)
+    if user.time_zone == time_zone:
+        return False
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+    acting_user.time_zone = time_zone
+    audit_record(user=acting_user, action=AuditEvent.Action.UPDATE, obj=user, detail={"fields": ["time_zone"]})
+    return True

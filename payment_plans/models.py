@@ -80,7 +80,7 @@ class PaymentPlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Payment plan {self.pk} ({self.status})"
+        return f"Payment plan {self.pk} ({self.get_status_display().lower()})"
 
     @property
     def financed_amount(self):
@@ -195,7 +195,12 @@ class PlanStatusChange(models.Model):
         ordering = ["plan", "changed_at", "id"]
 
     def __str__(self) -> str:
-        return f"Plan {self.plan_id}: {self.from_status or '-'} to {self.to_status}"
+        if not self.from_status:
+            return f"Payment plan {self.plan_id} set up as {self.get_to_status_display().lower()}"
+        return (
+            f"Payment plan {self.plan_id}: {self.get_from_status_display().lower()} to "
+            f"{self.get_to_status_display().lower()}"
+        )
 
 
 class PlanReminder(models.Model):
@@ -217,4 +222,4 @@ class PlanReminder(models.Model):
         ordering = ["plan", "sent_on"]
 
     def __str__(self) -> str:
-        return f"Reminder for installment {self.installment_id}"
+        return f"{self.get_channel_display()} reminder of payment plan {self.plan_id}, sent {self.sent_on:%m/%d/%Y}"

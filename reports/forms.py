@@ -9,7 +9,7 @@ DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
 
 class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(
-        queryset=StaffUser.objects.order_by("username").only("id", "username"),
+        queryset=StaffUser.objects.order_by("username").only("id", "username", "first_name", "last_name"),
         required=False,
         empty_label="Any user",
     )

@@ -1,20 +1,22 @@
 """Reports for managers and Directors. The first is the audit trail."""
 
-from datetime import datetime, time, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import TemplateView
 
 from accounts.models import Patient, PatientAccount
 from accounts.selectors import practice_list
 from core.access import FieldGroup, FieldGroupRequiredMixin
+from core.display import EMPTY, display_time, display_zone, words
 from core.models import AuditEvent
 from core.pagination import page_number
 from reports.forms import AuditFilterForm
 
 AUDIT_PAGE_SIZE = 100
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class AuditLogView(FieldGroupRequiredMixin, TemplateView):
@@ -39,7 +41,8 @@ class AuditLogView(FieldGroupRequiredMixin, TemplateView):
         rows = rows[:AUDIT_PAGE_SIZE]
         _describe_objects(rows)
         for event in rows:
-            event.detail_items = [(key, _detail_value(value)) for key, value in (event.detail or {}).items()]
+            event.detail_items = [(words(key), _detail_value(value)) for key, value in (event.detail or {}).items()]
+            event.field_groups_text = ", ".join(words(group) for group in event.field_group.split(",") if group)
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -56,7 +59,7 @@ class AuditLogView(FieldGroupRequiredMixin, TemplateView):
 
     @staticmethod
     def _filter(events, data):
-        zone = timezone.get_current_timezone()
+        zone = display_zone()  # the zone the page writes its times in
         if data.get("user"):
             events = events.filter(user=data["user"])
         if data.get("action"):
@@ -117,8 +120,20 @@ def _describe_objects(events) -> None:
 
 
 def _detail_value(value, shown: int = 12) -> str:
-    """Audit detail holds ids and field names; long id lists are cut for the table."""
+    """Audit detail holds ids, field names and dates; long id lists are cut for the table; ISO
+    dates and times are written as the rest of the page writes them; codes stay as stored."""
     if isinstance(value, list):
         head = ", ".join(str(item) for item in value[:shown])
         return f"{head}, … ({len(value)} in all)" if len(value) > shown else head
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return f"{date.fromisoformat(value):%m/%d/%Y}"
+    if isinstance(value, str) and ISO_DATE.match(value) and "T" in value:
+        try:
+            return display_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if value is None or value == "":
+        return EMPTY
     return str(value)

@@ -99,6 +99,11 @@ class Decision:
         return " ".join(reason.explanation for reason in self.reasons)
 
 
+def _clock(local: datetime) -> str:
+    """ "1:59 AM": the 12-hour clock the office reads (core.display writes full times)."""
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
 def patient_time_zone(account) -> ZoneInfo:
     return ZoneInfo(account.patient.time_zone or account.practice.time_zone)
 
@@ -291,8 +296,9 @@ def _timed_reasons(account, channel, party, calls, at, tz) -> tuple[list[Reason]
             reasons.append(
                 Reason(
                     CALL_WINDOW,
-                    f"it is {local:%H:%M} in the patient's time zone ({tz.key}); "
-                    f"contact only between {start:02d}:00 and {end:02d}:00",
+                    f"it is {_clock(local)} {local.tzname()} where the patient lives; "
+                    f"contact only between {_clock(local.replace(hour=start, minute=0))} and "
+                    f"{_clock(local.replace(hour=end % 24, minute=0))}",
                 )
             )
 

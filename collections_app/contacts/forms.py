@@ -33,6 +33,13 @@ class ContactLogForm(forms.Form):
     attorney_name = forms.CharField(required=False, max_length=200)
     attorney_phone = forms.CharField(required=False, max_length=20)
     override_reason = forms.CharField(required=False, max_length=300, label="Override reason (manager)")
+    # One token per rendered form, as PaymentForm's: sent twice, it logs one contact and one promise.
+    idempotency_key = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
 
     @staticmethod
     def service_arguments(data: dict) -> dict:
@@ -47,6 +54,7 @@ class ContactLogForm(forms.Form):
             "attorney_name": data["attorney_name"],
             "attorney_phone": data["attorney_phone"],
             "override_reason": data["override_reason"],
+            "idempotency_key": data["idempotency_key"],
         }
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import PatientAccount, Transaction
 from accounts.money import MONEY, ZERO, to_money
 from accounts.selectors import practice_today
-from accounts.services import account_lock, transaction_post
+from accounts.services import IDEMPOTENCY_KEY_MAX_LENGTH, MESSAGE_KEY_TOO_LONG, account_lock, transaction_post
 from accounts.validators import refuse_card_numbers
 from collections_app.contacts.compliance import (
     CONVERSATION_PARTIES,
@@ -28,6 +28,7 @@ from collections_app.models import AccountNote, Contact, ContactConsent, Promise
 from collections_app.queues.services import queue_refresh_account
 from core.access import FieldGroup, can_see
 from core.audit import audit_job_changes, audit_record
+from core.display import clock_time
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from payment_plans.models import PaymentPlan
@@ -137,10 +138,17 @@ def contact_log(
     promise_due_on: date | None = None,
     attorney_name: str = "",
     attorney_phone: str = "",
+    idempotency_key: str = "",
 ) -> Contact:
     """Log a call, text, letter or email. Outbound attempts ask the compliance governor first; a
-    refusal stands unless a manager overrides it with a reason (kept on the contact and audited)."""
+    refusal stands unless a manager overrides it with a reason (kept on the contact and audited).
+
+    The form's token makes a double submit log once: the replay answers with the first contact
+    (`contact.replayed`), and makes no second promise and no second attempt against the caps."""
     now = timezone.now()
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
     if channel not in Contact.Channel.values:
         raise ApplicationError(MESSAGE_CHANNEL, field="channel")
     if party not in Contact.Party.values:
@@ -162,6 +170,12 @@ def contact_log(
     # The account lock serialises contact attempts: two reps logging calls at once are counted
     # against the cap one after the other. The compliance rules read the patient and guarantor.
     account = account_lock(account_id=account_id, related=("patient", "guarantor"))
+    if idempotency_key:
+        # Looked up under the account lock: a double click's second request waits for the first.
+        first = account.contacts.filter(idempotency_key=idempotency_key).first()
+        if first is not None:
+            first.replayed = True
+            return first
     overridden: list[str] = []
     if channel in OUTBOUND_CHANNELS:
         decision = contact_decision(
@@ -190,6 +204,7 @@ def contact_log(
         logged_by=acting_user,
         override_by=acting_user if overridden else None,
         override_reason=override_reason if overridden else "",
+        idempotency_key=idempotency_key,
     )
     audit_record(
         user=acting_user,
@@ -241,10 +256,9 @@ def contact_log(
 
 
 def next_allowed_text(local) -> str:
-    """The one way the governor's next allowed time is written: "Wed 12/02/2026 8:00 AM EST"
-    (the panel's template filter writes the same, "D m/d/Y g:i A T")."""
-    hour = local.strftime("%I").lstrip("0") or "12"
-    return f"{local:%a %m/%d/%Y} {hour}:{local:%M %p} {local.tzname()}"
+    """The governor's next allowed time, on the patient's clock: "Wed 12/02/2026 8:00 AM EST".
+    The one format of core.display; the panel writes it with the same function (`clock` filter)."""
+    return clock_time(local, local.tzinfo)
 
 
 def _refusal_message(decision, account) -> str:

@@ -31,6 +31,7 @@ from core.panels import panel_action
 
 PANEL_KEY = "contacts"
 MESSAGE_PAYMENT_REPLAYED = "This payment was already posted (the form was sent twice): it is on the ledger once."
+MESSAGE_CONTACT_REPLAYED = "This contact was already logged (the form was sent twice): it is in the log once."
 PANEL_TEMPLATE = "collections_app/contacts/_panel.html"
 
 FORMS = {
@@ -121,11 +122,12 @@ def _act(request, pk, *, form_name: str, form_class, perform, success):
 def contact_log(request, pk):
     def perform(account, data):
         arguments = ContactLogForm.service_arguments(data)
-        services.contact_log(acting_user=request.user, account_id=account.pk, **arguments)
+        return services.contact_log(acting_user=request.user, account_id=account.pk, **arguments)
 
-    return _act(
-        request, pk, form_name="contact_form", form_class=ContactLogForm, perform=perform, success="Contact logged."
-    )
+    def success(contact) -> str:
+        return MESSAGE_CONTACT_REPLAYED if getattr(contact, "replayed", False) else "Contact logged."
+
+    return _act(request, pk, form_name="contact_form", form_class=ContactLogForm, perform=perform, success=success)
 
 
 @requires(FieldGroup.BILLING)

@@ -18,6 +18,7 @@ from collections_app.nightly.runner import run_dates
 from collections_app.tasks import run_nightly_chain
 from core.access import FieldGroup, requires
 from core.audit import audit_record
+from core.display import words
 from core.models import AuditEvent
 from core.nightly import registered_jobs
 from core.pagination import CappedPaginator, page_number
@@ -36,7 +37,33 @@ class RunFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].choices = [("", "All jobs")] + [(job.name, job.name) for job in registered_jobs()]
+        self.fields["job"].choices = [("", "All jobs")] + [(job.name, job_label(job)) for job in registered_jobs()]
+
+
+def job_label(job) -> str:
+    """A job as the office says it: its description, else its name spelled out."""
+    return job.description or words(job.name)
+
+
+def counts_text(counts: dict) -> str:
+    """ "opened 316, cleared 0, opened past due 140": a run's counts in words, not its dict keys."""
+    return ", ".join(
+        f"{words(key).lower()} {value:,}" if isinstance(value, int) else f"{words(key).lower()} {value}"
+        for key, value in counts.items()
+    )
+
+
+def duration_text(milliseconds: int | None) -> str:
+    """ "850 ms", "12.4 s", "3 min 5 s"."""
+    if milliseconds is None:
+        return ""
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    seconds = milliseconds / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
 
 
 def runs_for(job_name: str = ""):
@@ -53,7 +80,21 @@ def jobs_page(request):
     if number > paginator.num_pages:
         raise Http404("No such page.")
     page = paginator.page(number)
-    context = {"form": form, "page": page, "runs": page.object_list, "job_name": job_name, "jobs": registered_jobs()}
+    jobs = registered_jobs()
+    labels = {job.name: job_label(job) for job in jobs}
+    runs = list(page.object_list)
+    for run in runs:
+        run.label = labels.get(run.job) or words(run.job)
+        run.counts_text = counts_text(run.counts or {})
+        run.duration_text = duration_text(run.duration_ms)
+    context = {
+        "form": form,
+        "page": page,
+        "runs": runs,
+        "job_name": job_name,
+        "job_label": labels.get(job_name, job_name),
+        "jobs": jobs,
+    }
     return render(request, "collections_app/jobs/jobs.html", context)
 
 
@@ -72,7 +113,7 @@ def run_now(request):
     run_date, _ = run_dates(as_of=None)
     registry = registered_jobs()
     jobs = [job.name for job in registry]
-    label = {job.name: job.description or job.name for job in registry}
+    label = {job.name: job_label(job) for job in registry}
     done = set(
         JobRun.objects.filter(as_of=run_date, job__in=jobs, status=JobRun.Status.SUCCEEDED).values_list(
             "job", flat=True

@@ -123,6 +123,35 @@ class QueueNextInput(serializers.Serializer):
     lease_minutes = serializers.IntegerField(default=services.LEASE_MINUTES, min_value=5, max_value=240)
 
 
+class QueueFilterInput(serializers.Serializer):
+    """Narrow and sort `GET /api/queue/` (query parameters; the rules: collections_app.queues.selectors)."""
+
+    practice = serializers.IntegerField(required=False, help_text="One of your practices (its id).")
+    reason = serializers.ChoiceField(choices=selectors.REASON_LABELS, required=False, help_text="An open reason.")
+    bucket = serializers.ChoiceField(
+        choices=selectors.AGING_BUCKET_CHOICES,
+        required=False,
+        help_text="Aging bucket of the oldest open patient balance, by date of service.",
+    )
+    balance_min = serializers.DecimalField(**MONEY, min_value=0, required=False, help_text="Patient balance at least.")
+    balance_max = serializers.DecimalField(**MONEY, min_value=0, required=False, help_text="Patient balance at most.")
+    sort = serializers.ChoiceField(
+        choices=[(code, label) for code, (label, _order) in selectors.QUEUE_SORTS.items()],
+        default=selectors.SORT_PRIORITY,
+    )
+
+    def validate(self, data):
+        errors = selectors.queue_filters_errors(
+            user=self.context["request"].user,
+            practice=data.get("practice"),
+            balance_min=data.get("balance_min"),
+            balance_max=data.get("balance_max"),
+        )
+        if errors:
+            raise serializers.ValidationError({name: [message] for name, message in errors.items()})
+        return data
+
+
 class QueueReassignInput(serializers.Serializer):
     account = serializers.IntegerField()
     rep = serializers.IntegerField(allow_null=True)
@@ -163,14 +192,16 @@ class QueueReleaseApi(Api):
 
 
 class MyQueueApi(Api):
-    """Your queue, best first: what `POST /api/queue/next/` draws from (leased entries included)."""
+    """Your queue, best first: what `POST /api/queue/next/` draws from (leased entries included).
+    Narrow it by practice, reason, aging bucket or patient balance range, or sort it otherwise."""
 
     field_group = BILLING
     pagination_class = StrictPageNumberPagination
 
-    @extend_schema(responses=QueueEntryOutput(many=True))
+    @extend_schema(parameters=[QueueFilterInput], responses=QueueEntryOutput(many=True))
     def get(self, request):
-        page = self.paginate(selectors.my_queue(user=request.user))
+        filters = selectors.QueueFilters.from_cleaned(self.valid_query(QueueFilterInput))
+        page = self.paginate(selectors.my_queue(user=request.user, filters=filters))
         data = QueueEntryOutput(page, many=True, context={"request": request}).data
         groups = {DEMOGRAPHICS, BILLING}
         audit_reads(user=request.user, objects=[entry.account for entry in page], field_groups=groups)

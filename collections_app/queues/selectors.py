@@ -1,29 +1,179 @@
-"""Queue reads, each starting from the practices the user may see."""
+"""Queue reads, each starting from the practices the user may see.
+
+Filters and sort
+----------------
+The rep's queue (page and API) and a manager's view of one rep's queue or of the pool narrow and
+order the same way, through `queue_filter` and one `QueueFilters`:
+
+- practice: one of the user's practices. The selector filters inside the user's scope, so another
+  practice's id finds nothing even if a caller skipped `queue_filters_errors`.
+- reason: an open work item of that reason (not only the top one): an EXISTS on the open items'
+  partial unique index (account, reason).
+- aging: the bucket (accounts.aging.BUCKETS) of the account's oldest open patient balance, from
+  the nightly AccountAgingState, aged against each practice's own today (as the queue rules do:
+  a bucket becomes a range of dates of service per practice). An account with no open patient
+  balance has no bucket and matches none.
+- patient balance from / to: inclusive, in dollars and cents, never negative, from <= to.
+- sort: priority (the score, QUEUE_ORDER) unless asked; every order ends in the account id, so it
+  is total and pages never repeat or skip an account. Each has an index to walk: queue_order,
+  account_balance_desc, queue_oldest_first ("oldest work": the "Since" column, the oldest open
+  item), account_follow_up. (Oldest balance first has none: the aging state is LEFT JOINed, and
+  an order on the nullable side of an outer join cannot come from an index.)
+"""
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from accounts.aging import BUCKETS, bucket_for
+from accounts.models import AccountAgingState
+from accounts.selectors import practice_today
 from collections_app.models import QueueEntry, RepAssignment, WorkItem
+from collections_app.queues.rules import per_practice
 from collections_app.queues.services import QUEUE_ORDER, workable_entries
-from core.access import PRACTICE_PERMISSION, practice_ids_for, scope_to_user
+from core.access import PRACTICE_PERMISSION, practice_ids_for, practices_for, scope_to_user
 from core.models import StaffUser, Tier
 
 REASON_LABELS = dict(WorkItem.Reason.choices)
+
+# --- Filters and sort (module docstring) ---------------------------------------------------------
+
+SORT_PRIORITY = "priority"
+# code -> (label, ORDER BY). Balance is the patient's share: what a rep collects.
+QUEUE_SORTS: dict[str, tuple[str, tuple]] = {
+    SORT_PRIORITY: ("Priority", QUEUE_ORDER),
+    "balance": ("Patient balance, highest first", (F("account__patient_balance").desc(), *QUEUE_ORDER)),
+    "oldest": ("Oldest work first", ("oldest_item_on", "-score", "account_id")),
+    "follow_up": ("Follow-up date, soonest first", (F("account__follow_up_on").asc(nulls_last=True), *QUEUE_ORDER)),
+}
+AGING_BUCKET_CHOICES = [(label, f"{label} days") for label, _, _ in BUCKETS]
+_BUCKET_DAYS = {label: (first, last) for label, first, last in BUCKETS}
+
+MESSAGE_NOT_YOUR_PRACTICE = "Choose one of your practices."
+MESSAGE_BALANCE_RANGE = "The highest balance is below the lowest: swap them or clear one."
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    practice: int | None = None
+    reason: str = ""
+    bucket: str = ""
+    balance_min: Decimal | None = None
+    balance_max: Decimal | None = None
+    sort: str = SORT_PRIORITY
+
+    @classmethod
+    def from_cleaned(cls, data: dict) -> "QueueFilters":
+        """From a form's cleaned_data or an Input serializer's validated_data (absent: no filter)."""
+        return cls(
+            practice=data.get("practice") or None,
+            reason=data.get("reason") or "",
+            bucket=data.get("bucket") or "",
+            balance_min=data.get("balance_min"),
+            balance_max=data.get("balance_max"),
+            sort=data.get("sort") or SORT_PRIORITY,
+        )
+
+    @property
+    def narrows(self) -> bool:
+        """Any filter set (the sort alone narrows nothing)."""
+        return bool(self.practice or self.reason or self.bucket) or (
+            self.balance_min is not None or self.balance_max is not None
+        )
+
+
+NO_FILTERS = QueueFilters()
+
+
+def queue_filters_errors(*, user, practice: int | None, balance_min, balance_max) -> dict[str, str]:
+    """The checks a choice list cannot make, by field: the page's form and the API's Input both ask
+    here. Balances are never negative (the fields' min_value)."""
+    errors = {}
+    if practice is not None and practice not in practice_ids_for(user):
+        errors["practice"] = MESSAGE_NOT_YOUR_PRACTICE
+    if balance_min is not None and balance_max is not None and balance_min > balance_max:
+        errors["balance_max"] = MESSAGE_BALANCE_RANGE
+    return errors
+
+
+def _bucket_dates(bucket: str):
+    """The bucket as a condition on the date of service, per practice: see the module docstring."""
+    first, last = _BUCKET_DAYS[bucket]
+
+    def dates(practice, as_of: date) -> Q:
+        if not first:
+            # Current also holds a debit no visit carries (no date of service) and a visit dated
+            # after today (not aged yet).
+            recent = Q(oldest_open_service_on__gte=as_of - timedelta(days=last))
+            return recent | Q(oldest_open_service_on__isnull=True)
+        condition = Q(oldest_open_service_on__lte=as_of - timedelta(days=first))
+        if last is not None:
+            condition &= Q(oldest_open_service_on__gte=as_of - timedelta(days=last))
+        return condition
+
+    return dates
+
+
+def queue_filter(entries: QuerySet, *, user, filters: QueueFilters) -> QuerySet:
+    """Narrow and order queue entries already scoped to the user (my_queue, rep_queue)."""
+    if filters.practice is not None:
+        entries = entries.filter(practice_id__in=[pk for pk in practice_ids_for(user) if pk == filters.practice])
+    if filters.reason:
+        entries = entries.filter(
+            Exists(
+                WorkItem.objects.filter(account=OuterRef("account_id"), reason=filters.reason, cleared_at__isnull=True)
+            )
+        )
+    if filters.bucket:
+        practices = practices_for(user).only("pk", "time_zone")
+        if filters.practice is not None:
+            practices = practices.filter(pk=filters.practice)
+        now = timezone.now()
+        dated = [(practice, practice_today(practice, now)) for practice in practices]
+        in_bucket = per_practice(dated, _bucket_dates(filters.bucket))
+        if in_bucket is None:
+            return entries.none()
+        aged = AccountAgingState.objects.filter(in_bucket, account_id=OuterRef("account_id"))
+        entries = entries.filter(Exists(aged))
+    if filters.balance_min is not None:
+        entries = entries.filter(account__patient_balance__gte=filters.balance_min)
+    if filters.balance_max is not None:
+        entries = entries.filter(account__patient_balance__lte=filters.balance_max)
+    _label, order = QUEUE_SORTS.get(filters.sort, QUEUE_SORTS[SORT_PRIORITY])
+    return entries.order_by(*order)
+
+
+def aging_bucket_of(entry) -> str:
+    """The bucket shown beside an entry (its practice's today; '' without an open patient balance).
+    Reads the aging state the list selected: no query."""
+    try:
+        aging = entry.account.aging
+    except AccountAgingState.DoesNotExist:
+        return ""
+    if aging.oldest_open_service_on is None:
+        return BUCKETS[0][0]
+    today = practice_today(entry.practice)
+    return bucket_for(max((today - aging.oldest_open_service_on).days, 0))
 
 
 def reason_labels(codes) -> list[str]:
     return [REASON_LABELS.get(code, code) for code in codes or ()]
 
 
-def my_queue(*, user) -> QuerySet:
-    """The rep's queue: what "Next account" draws from (leased entries included, marked), best first."""
-    return (
+LISTED = ("account", "account__patient", "account__aging", "practice", "claimed_by")
+
+
+def my_queue(*, user, filters: QueueFilters = NO_FILTERS) -> QuerySet:
+    """The rep's queue: what "Next account" draws from (leased entries included, marked), best
+    first unless `filters` sorts otherwise."""
+    entries = (
         workable_entries(user=user)
-        .select_related("account", "account__patient", "practice", "claimed_by")
+        .select_related(*LISTED)
         .only(
             "account_id",
             "practice_id",
@@ -39,6 +189,8 @@ def my_queue(*, user) -> QuerySet:
             "account__patient_balance",
             "account__insurance_balance",
             "account__practice_id",
+            "account__follow_up_on",
+            "account__aging__oldest_open_service_on",
             "account__patient__first_name",
             "account__patient__middle_name",
             "account__patient__last_name",
@@ -49,8 +201,8 @@ def my_queue(*, user) -> QuerySet:
             "claimed_by__first_name",
             "claimed_by__last_name",
         )
-        .order_by(*QUEUE_ORDER)
     )
+    return queue_filter(entries, user=user, filters=filters)
 
 
 def reps_for_practices(practice_ids) -> QuerySet:
@@ -134,15 +286,12 @@ def team_rep_get(*, user, rep_id) -> StaffUser:
     return rep
 
 
-def rep_queue(*, user, rep) -> QuerySet:
+def rep_queue(*, user, rep, filters: QueueFilters = NO_FILTERS) -> QuerySet:
     """The entries assigned to one rep (None: the unassigned pool), inside the manager's practices,
-    best first."""
+    best first unless `filters` sorts otherwise."""
     assigned = Q(assigned_rep__isnull=True) if rep is None else Q(assigned_rep=rep)
-    return (
-        scope_to_user(QueueEntry.objects.filter(assigned), user)
-        .select_related("account", "account__patient", "practice", "claimed_by")
-        .order_by(*QUEUE_ORDER)
-    )
+    entries = scope_to_user(QueueEntry.objects.filter(assigned), user).select_related(*LISTED)
+    return queue_filter(entries, user=user, filters=filters)
 
 
 def rep_assignments(*, user) -> QuerySet:

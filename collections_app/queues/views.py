@@ -12,12 +12,15 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.models import PatientAccount
+from accounts.selectors import practice_list
 from collections_app.models import QueueEntry, RepAssignment
 from collections_app.queues import selectors, services
-from core.access import FieldGroup, get_scoped_or_404, practices_for, requires
+from collections_app.queues.forms import QueueFilterForm
+from core.access import FieldGroup, get_scoped_or_404, practice_ids_for, practices_for, requires
 from core.audit import audit_reads
 from core.errors import ApplicationError
 from core.pagination import CappedPaginator, page_number
@@ -38,7 +41,34 @@ def _decorate(entries, now):
     for entry in entries:
         entry.reason_labels = selectors.reason_labels(entry.reasons)
         entry.is_leased = entry.claim_expires_at is not None and entry.claim_expires_at > now
+        entry.aging_bucket = selectors.aging_bucket_of(entry)
     return entries
+
+
+def _filtered_page(request, entries_for) -> dict:
+    """The filter bar and this page of the list it narrows: `entries_for(filters)` is a scoped
+    selector. Bad filter values are form errors beside an empty list (a 200), never a guess."""
+    user = request.user
+    ids = practice_ids_for(user)
+    # A rep of one practice has no practice to choose: no query for its name.
+    practices = practice_list(user=user).values_list("pk", "name") if len(ids) > 1 else [(pk, "") for pk in ids]
+    form = QueueFilterForm(request.GET, user=user, practices=list(practices))
+    page, entries, narrowed = None, [], False
+    if form.is_valid():
+        filters = form.filters()
+        narrowed = filters.narrows
+        page = _page(entries_for(filters), request.GET.get("page"))
+        entries = _decorate(list(page.object_list), timezone.now())
+    # The pager's links keep the filters (only the form's own fields, as given).
+    kept = {name: request.GET[name] for name in form.fields if request.GET.get(name)}
+    return {
+        "filter_form": form,
+        "filtering": bool(form.active_fields()),
+        "narrowed": narrowed,
+        "filter_query": urlencode(kept),
+        "page": page,
+        "entries": entries,
+    }
 
 
 def _audit_listed(user, entries) -> None:
@@ -50,10 +80,9 @@ def _audit_listed(user, entries) -> None:
 @requires(FieldGroup.BILLING)
 def queue_page(request):
     user = request.user
-    page = _page(selectors.my_queue(user=user), request.GET.get("page"))
-    entries = _decorate(list(page.object_list), timezone.now())
-    _audit_listed(user, entries)
-    return render(request, "collections_app/queues/my_queue.html", {"page": page, "entries": entries})
+    context = _filtered_page(request, lambda filters: selectors.my_queue(user=user, filters=filters))
+    _audit_listed(user, context["entries"])
+    return render(request, "collections_app/queues/my_queue.html", context)
 
 
 @require_POST
@@ -148,14 +177,15 @@ def team_rep_page(request, rep_id=None):
     """One rep's queue, or the unassigned pool (no `rep_id`), each account with a reassign form."""
     user = request.user
     rep = None if rep_id is None else selectors.team_rep_get(user=user, rep_id=rep_id)
-    page = _page(selectors.rep_queue(user=user, rep=rep), request.GET.get("page"))
-    entries = _decorate(list(page.object_list), timezone.now())
+    context = _filtered_page(request, lambda filters: selectors.rep_queue(user=user, rep=rep, filters=filters))
+    entries = context["entries"]
     _audit_listed(user, entries)
-    reps = list(selectors.reps_for_practices([p.pk for p in practices_for(user)]))
-    for entry in entries:
-        initial = {"rep": rep.pk if rep else None}
-        entry.reassign_form = ReassignForm(initial=initial, reps=reps, prefix=f"a{entry.account_id}")
-    context = {"rep": rep, "page": page, "entries": entries}
+    if entries:
+        reps = list(selectors.reps_for_practices(practice_ids_for(user)))
+        for entry in entries:
+            initial = {"rep": rep.pk if rep else None}
+            entry.reassign_form = ReassignForm(initial=initial, reps=reps, prefix=f"a{entry.account_id}")
+    context["rep"] = rep
     return render(request, "collections_app/queues/team_rep.html", context)
 
 

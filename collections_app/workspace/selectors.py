@@ -17,8 +17,10 @@ from accounts.selectors import see_billing_office_exists
 from collections_app.models import AccountHold
 from collections_app.workspace import panels
 from core.access import can_see, scope_to_user
-from core.models import AuditEvent
+from core.display import staff_name
+from core.models import AuditEvent, StaffUser
 from core.panels import TimelineEvent
+from core.templatetags.pages import money
 
 # The timeline shows this many events at a time, newest first; "show more" asks for the next page.
 TIMELINE_PAGE_SIZE = 100
@@ -101,6 +103,21 @@ def _aware(value, tz: ZoneInfo) -> datetime:
     return value
 
 
+def _is_local_midnight(when: datetime, tz: ZoneInfo) -> bool:
+    """Areas place a date-only event (a promise broken overnight, a consent's date) at the
+    practice's midnight: shown as the date alone, not as "12:00 AM"."""
+    local = when.astimezone(tz)
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+def _staff_names(usernames: set[str]) -> dict[str, str]:
+    """Usernames of one timeline page -> the staff member's name ("Jane Rep"): one query."""
+    if not usernames:
+        return {}
+    users = StaffUser.objects.filter(username__in=usernames).only("username", "first_name", "last_name")
+    return {user.username: staff_name(user) for user in users}
+
+
 def _field_label(model, name: str) -> str:
     try:
         return str(model._meta.get_field(name).verbose_name)
@@ -112,7 +129,7 @@ def ledger_timeline_events(account: PatientAccount, *, limit: int) -> list[Timel
     """Payments, adjustments, write-offs and reversals, newest posting first."""
     rows = (
         Transaction.objects.filter(account=account, kind__in=LEDGER_TIMELINE_KINDS)
-        .select_related("posted_by")
+        .select_related("posted_by", "reverses")
         .only(
             "id",
             "kind",
@@ -125,22 +142,28 @@ def ledger_timeline_events(account: PatientAccount, *, limit: int) -> list[Timel
             "write_off_reason",
             "memo",
             "reverses_id",
+            "reverses__kind",
+            "reverses__effective_on",
             "posted_by__username",
         )
         .order_by("-posted_at", "-id")[:limit]
     )
     events = []
     for row in rows:
-        details = [part for part in (row.get_payment_method_display(), row.reference, row.write_off_reason) if part]
+        reason = row.write_off_reason.replace("_", " ").capitalize()
+        details = [part for part in (row.get_payment_method_display(), row.reference, reason) if part]
         if row.reverses_id:
-            details.append(f"reverses #{row.reverses_id}")
+            original = row.reverses
+            details.insert(0, f"Reverses the {original.get_kind_display().lower()} of {original.effective_on:%m/%d/%Y}")
         if row.memo:
             details.append(row.memo)
+        # The amount the row moved: a transfer moves the same amount off one balance onto the other.
+        amount = max(abs(row.patient_amount), abs(row.insurance_amount))
         events.append(
             TimelineEvent(
                 when=row.posted_at,
                 kind="payment" if row.kind in PAYMENT_KINDS else "adjustment",
-                title=row.get_kind_display(),
+                title=f"{row.get_kind_display()} of {money(amount)}",
                 detail=" · ".join(details),
                 actor=row.posted_by.username if row.posted_by_id else "",
                 extra={
@@ -213,8 +236,11 @@ def account_timeline(*, user, account: PatientAccount, offset: int = 0, limit: i
         key=lambda item: (item[0], -item[1]),
         reverse=True,
     )
+    page = [(when, event) for when, _, event in keyed[offset : offset + limit]]
+    names = _staff_names({event.actor for _, event in page if event.actor})
     shown = [
-        event if event.when is when else replace(event, when=when) for when, _, event in keyed[offset : offset + limit]
+        replace(event, when=when, actor_name=names.get(event.actor, event.actor), all_day=_is_local_midnight(when, tz))
+        for when, event in page
     ]
     has_more = len(keyed) > offset + limit and offset + limit <= TIMELINE_MAX_OFFSET
     return TimelinePage(events=shown, offset=offset, next_offset=offset + limit if has_more else None)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str, env_time_zone, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.UserTimeZoneMiddleware",
     "core.middleware.NoStoreForSignedInMiddleware",
     "core.middleware.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -188,6 +189,9 @@ GUARDIAN_RAISE_403 = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Times tied to no practice (nightly job runs, the audit trail) show in this zone, labelled, for a
+# user who chose no zone of their own (core/display.py).
+OFFICE_TIME_ZONE = env_time_zone("OFFICE_TIME_ZONE", "America/New_York")
 USE_I18N = False
 USE_TZ = True
 

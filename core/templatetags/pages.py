@@ -1,11 +1,59 @@
-"""Display helpers for the server-rendered pages: money and phone numbers, billing-office style."""
+"""Display helpers for the server-rendered pages: money, phone numbers, times and empty values,
+billing-office style. Times and the dash come from core.display (one format, one zone rule)."""
 
 from decimal import Decimal
 
 from django import template
 from django.utils import timezone
 
+from core import display
+
 register = template.Library()
+
+
+@register.filter
+def when(value, practice_zone=None) -> str:
+    """A moment something happened, labelled with its zone: "12/02/2026 3:04 PM EST".
+
+    `{{ run.started_at|when }}` for a time tied to no practice (the user's zone, else the
+    office's); `{{ hold.placed_at|when:account.practice.time_zone }}` for one that happened at a
+    practice (the user's zone when they chose one in My settings, else the practice's). "—" when
+    missing. The rule, and why a chosen zone may move a practice's time: core/display.py.
+    """
+    return display.display_time(value, practice_zone)
+
+
+@register.filter
+def clock(value, zone) -> str:
+    """A time on a practice's or patient's own clock, always in that zone: "Thu 12/03/2026 11:15
+    AM CST" (an appointment, the governor's next allowed call). The user's zone does not move it."""
+    return display.clock_time(value, zone)
+
+
+@register.filter
+def or_dash(value):
+    """The one way an empty value is written: "—" for None, "" and empty lists (0 stays 0)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return display.EMPTY
+    return value
+
+
+@register.filter
+def staff_name(user) -> str:
+    """A staff member by name ("Jane Rep"), the username when no name is set, "—" for nobody."""
+    return display.staff_name(user) or display.EMPTY
+
+
+@register.filter
+def words(code) -> str:
+    """A stored code spelled out: 'accounts_restored' -> 'Accounts restored'."""
+    return display.words(code)
+
+
+@register.filter
+def zone_name(zone) -> str:
+    """'America/Los_Angeles' -> 'Pacific (Los Angeles)'."""
+    return display.zone_name(zone)
 
 
 @register.filter

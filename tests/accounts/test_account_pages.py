@@ -190,8 +190,9 @@ def test_reversed_posting_is_marked_on_the_ledger(client, account, medium):
     )
     ledger.transaction_reverse(acting_user=medium, transaction_id=payment.pk, reason="Check returned")
     html = page(client, medium, detail_url(account)).content.decode()
-    assert f"reverses #{payment.pk}" in html
-    assert "reversed</span>" in html
+    assert f"of the patient payment of {payment.effective_on:%m/%d/%Y}</span>" in html
+    assert "Reversed</span>" in html
+    assert "#" + str(payment.pk) not in html  # no database ids in the ledger
     assert "CHK-77" in html
 
 

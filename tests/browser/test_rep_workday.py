@@ -118,7 +118,7 @@ def test_rep_works_three_accounts_from_the_queue(
     contacts = rep.locator("#panel-contacts")
     decision = rep.get_by_test_id("call-decision")
     expect(decision).to_contain_text("Calling the patient is allowed now")
-    expect(decision).to_contain_text(zone)
+    expect(decision).to_contain_text(f"{datetime.now(ZoneInfo(zone)):%Z} where the patient lives")
     contacts.locator("#id_contact-channel").select_option("outbound_call")
     contacts.locator("#id_contact-party").select_option("patient")
     contacts.locator("#id_contact-outcome").select_option("promise_to_pay")

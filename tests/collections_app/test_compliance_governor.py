@@ -53,7 +53,7 @@ def test_call_window_uses_the_patients_time_zone_los_angeles_vs_new_york(account
     decision = call(account, at=early)
     assert not decision.allowed
     assert decision.codes == [compliance.CALL_WINDOW]
-    assert "America/Los_Angeles" in decision.explanation
+    assert "it is 6:00 AM PDT where the patient lives" in decision.explanation
     assert decision.next_allowed_at == datetime(2026, 6, 10, 8, 0, tzinfo=LOS_ANGELES)
 
 

@@ -46,7 +46,7 @@ def test_management_sees_the_run_history(client, personas, runs, persona, django
     content = response.content.decode()
     for name in ("aging_snapshot", "queue_refresh", "promise_check"):
         assert name in content
-    assert "accounts_owing 1580" in content
+    assert "accounts owing 1,580" in content and "accounts_owing" not in content
     assert "812 ms" in content
     assert "ValueError: boom" in content
     assert 'hx-trigger="every 2s"' in content  # the running one polls

@@ -1,0 +1,193 @@
+"""One of every object a URL can name, in the personas' practice, and the walk over every URL.
+
+The URL walk, the CSRF check, the odd-input corpus and the XSS check all start from `build_world`:
+an account with a ledger (tests/conftest.py), its patient, an active payment plan, a Letter of
+Protection hold, a returned letter, an open inquiry, a queue entry, a rep assignment, a job run and
+an API token, all in the practice of `low`, `medium` and `manager` ("north"). The outsider works
+another practice ("south"), so every one of these objects is outside its scope.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.selectors import practice_today
+from collections_app.correspondence import services as correspondence
+from collections_app.holds import services as holds
+from collections_app.models import JobRun, QueueEntry, WorkItem
+from collections_app.queues import services as queues
+from core.services import api_token_issue
+from payment_plans import services as plans
+from tests.conftest import post_visit
+from tests.factories import PatientAccountFactory, minimal_pdf
+
+PERSONAS = ("anon", "low", "medium", "manager", "director", "outsider")
+
+
+@dataclass
+class World:
+    practice: object
+    other_practice: object
+    account: object
+    patient: object
+    plan: object
+    hold: object
+    mail: object
+    inquiry: object
+    assignment: object
+    job_run: object
+    token: object
+    rep: object
+    users: dict
+    spare_account: object  # same practice, a balance, no plan or hold: the set-up forms show
+
+
+def build_world(*, account, personas, practice, other_practice) -> World:
+    medium, manager = personas["medium"], personas["manager"]
+    today = practice_today(practice)
+    plan = plans.plan_create(acting_user=medium, account_id=account.pk, installment_count=4, activate=True)
+    letter = SimpleUploadedFile("letter.pdf", minimal_pdf(), content_type="application/pdf")
+    hold = holds.hold_place(
+        acting_user=medium, account_id=account.pk, kind="lop", attorney_name="Sam Counsel", lop_letter=letter
+    )
+    mail = correspondence.returned_mail_record(
+        acting_user=medium, account_id=account.pk, received_on=today - timedelta(days=1), reason="moved"
+    )
+    inquiry = correspondence.inquiry_open(
+        acting_user=medium, account_id=account.pk, channel="phone", question="Why this balance?"
+    )
+    WorkItem.objects.get_or_create(
+        account=account, practice=practice, reason=WorkItem.Reason.PAST_DUE, defaults={"opened_on": today}
+    )
+    QueueEntry.objects.update_or_create(
+        account=account,
+        defaults={
+            "practice": practice,
+            "score": 50,
+            "top_reason": WorkItem.Reason.PAST_DUE,
+            "reasons": [WorkItem.Reason.PAST_DUE],
+            "oldest_item_on": today,
+        },
+    )
+    assignment = queues.rep_assignment_create(
+        acting_user=manager, rep_id=medium.pk, practice_id=practice.pk, bucket="all"
+    )
+    now = timezone.now()
+    job_run = JobRun.objects.create(
+        job="security-walk", as_of=today, status=JobRun.Status.SUCCEEDED, started_at=now, finished_at=now
+    )
+    token, _ = api_token_issue(user=medium, name="security-walk")
+    spare = PatientAccountFactory(practice=practice, account_number="N0005678")
+    post_visit(spare, days_ago=60, charge="150.00", to_patient="150.00")
+    spare.refresh_from_db()
+    return World(
+        practice=practice,
+        other_practice=other_practice,
+        account=account,
+        patient=account.patient,
+        plan=plan,
+        hold=hold,
+        mail=mail,
+        inquiry=inquiry,
+        assignment=assignment,
+        job_run=job_run,
+        token=token,
+        rep=medium,
+        users={"anon": None, **personas},
+        spare_account=spare,
+    )
+
+
+# --- the URLs ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # the URL's name, or its route when it has none
+    route: str
+    name: str | None
+    callback: object
+    params: tuple[str, ...]
+
+
+def walk_routes(patterns=None, prefix: str = ""):
+    """Every URL pattern under the root resolver, includes followed (the API under /api/ too). The
+    admin site is one entry ("admin"): its own patterns are walked by `admin_routes`."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if getattr(entry, "namespace", None) == "admin":
+                continue
+            yield from walk_routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            yield Route(
+                key=entry.name or route,
+                route=route,
+                name=entry.name,
+                callback=entry.callback,
+                params=tuple(entry.pattern.converters),
+            )
+
+
+def all_routes() -> dict[str, Route]:
+    routes = {}
+    for route in walk_routes():
+        assert route.key not in routes, f"two URL patterns named {route.key!r}"
+        routes[route.key] = route
+    return routes
+
+
+# Which object a path parameter names: by parameter, and for `pk` by URL (an account unless listed).
+PARAMETER_OBJECTS = {"hold_pk": "hold", "mail_pk": "mail", "inquiry_pk": "inquiry", "rep_id": "rep"}
+PK_OBJECTS = {
+    "patient-edit": "patient",
+    "plan-detail": "plan",
+    "plan-agreement": "plan",
+    "plan-activate": "plan",
+    "plan-cancel": "plan",
+    "plan-modify": "plan",
+    "hold-letter": "hold",
+    "queue-assignment-delete": "assignment",
+    "jobs-run-progress": "job_run",
+    "api-token-revoke": "token",
+    "api-practice-detail": "practice",
+    "api-patient-detail": "patient",
+    "api-patient-address": "patient",
+    "api-hold-release": "hold",
+    "api-hold-status-check": "hold",
+    "api-returned-mail-resolve": "mail",
+    "api-inquiry-respond": "inquiry",
+    "api-plan-detail": "plan",
+    "api-plan-activate": "plan",
+    "api-plan-cancel": "plan",
+    "api-plan-modify": "plan",
+}
+
+
+def path_for(route: Route, world: World) -> str:
+    kwargs = {}
+    for parameter in route.params:
+        kind = PK_OBJECTS.get(route.key, "account") if parameter == "pk" else PARAMETER_OBJECTS[parameter]
+        kwargs[parameter] = getattr(world, kind).pk
+    if route.name:
+        return reverse(route.name, kwargs=kwargs)
+    assert not kwargs, route
+    return "/" + route.route
+
+
+def isolated(client, method: str, path: str, **extra):
+    """One request whose writes are rolled back (a savepoint) and whose session survives it (a
+    POST to logout/ ends it), so every request of a walk meets the same world."""
+    cookies = {name: morsel.value for name, morsel in client.cookies.items()}
+    with transaction.atomic():
+        response = getattr(client, method)(path, **extra)
+        transaction.set_rollback(True)
+    for name, value in cookies.items():
+        client.cookies[name] = value
+    return response
