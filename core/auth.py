@@ -6,8 +6,10 @@ user to name). Subclassing DRF's TokenAuthentication keeps its header parsing an
 security scheme; its model (rest_framework.authtoken) is never used.
 """
 
+import ipaddress
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
@@ -68,3 +70,26 @@ def axes_username(request, credentials=None) -> str:
     else:
         typed = request.POST.get("username", "") if request.method == "POST" else ""
     return str(typed or "").replace("\x00", "")[:USERNAME_MAX_LENGTH]
+
+
+def client_address(request) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: the address a sign-in came from.
+
+    Without a proxy it is REMOTE_ADDR. Behind TRUSTED_PROXY_COUNT proxies, each of which appends the
+    address it saw to X-Forwarded-For, it is that many entries from the right: entries further left
+    were written by the client and prove nothing. Anything that is not an address falls back to
+    REMOTE_ADDR, so a forged header can neither spread one attacker over many addresses nor pin a
+    lockout on the office's address.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < proxies:
+        return remote
+    candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote

@@ -175,9 +175,11 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1) / 60
 # Locked by username and client address together: failures from one address lock that username from
 # that address only, so nobody outside can lock a member of staff (a Director included) out of the
-# office. A Director unlocks at /admin/ ("Access attempts"). Behind a reverse proxy, set
-# AXES_IPWARE_PROXY_COUNT so the client address is the real one (README, "Security").
+# office. A Director unlocks at /admin/ ("Access attempts"). Behind reverse proxies, set
+# TRUSTED_PROXY_COUNT so the client address is read from X-Forwarded-For (README, "Security").
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_address"
 AXES_USERNAME_CALLABLE = "core.auth.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -120,6 +120,51 @@ def test_failures_from_outside_do_not_lock_the_user_out_of_the_office(client, me
     assert office.status_code == 302 and client.session.get("_auth_user_id") == str(medium.pk)
 
 
+def test_behind_a_proxy_the_lockout_follows_the_address_the_proxy_saw(client, medium, settings):
+    """With one trusted proxy, the address comes from the right end of X-Forwarded-For: an attacker
+    who rotates the header's left part stays one address, and the office behind the same proxy
+    still signs in."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        client.post(
+            reverse("login"),
+            {"username": "medium", "password": "wrong-guess"},
+            HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.9",
+            **proxy,
+        )
+    refused = client.post(
+        reverse("login"),
+        {"username": "medium", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="4.4.4.4, 203.0.113.9",
+        **proxy,
+    )
+    assert refused.status_code == 429
+    office = client.post(
+        reverse("login"), {"username": "medium", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy
+    )
+    assert office.status_code == 302 and client.session.get("_auth_user_id") == str(medium.pk)
+
+
+def test_without_a_trusted_proxy_a_forwarded_header_is_ignored(client, medium, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        client.post(
+            reverse("login"),
+            {"username": "medium", "password": "wrong-guess"},
+            HTTP_X_FORWARDED_FOR=forged,
+            REMOTE_ADDR="203.0.113.9",
+        )
+    refused = client.post(
+        reverse("login"),
+        {"username": "medium", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="5.5.5.5",
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert refused.status_code == 429
+
+
 @override_settings(SESSION_IDLE_TIMEOUT_SECONDS=120)
 def test_the_idle_limit_counts_from_the_last_request_to_the_second(client, medium):
     """A request 50 s after the last stamp renews it: 119 s after that request the session still
