@@ -654,7 +654,8 @@ class DemoGenerator:
 
         if not deceased and rnd() < 0.16:
             for _ in range(1 if rnd() < 0.8 else 2):
-                day = 1 + int(rnd() * 30)
+                # Today included, so the front desk's schedule and the dashboards have a day to show.
+                day = int(rnd() * 31)
                 start = self.morning_utc[practice.id][day] + timedelta(minutes=15 * int(rnd() * 34))
                 rows["accounts_appointment"].append((
                     self._take_id("accounts_appointment"),
