@@ -72,6 +72,7 @@ QUIET_AFTER_CONVERSATION = "quiet_after_conversation"
 CALL_WINDOW = "call_window"
 NO_CONTACT_DETAIL = "no_contact_detail"
 ADDRESS_BAD = "address_bad"
+BANKRUPTCY_STAY = "bankruptcy_stay"
 
 # How often the earliest-allowed time is re-checked (a freed cap can land outside the window).
 _MAX_SETTLE_STEPS = 6
@@ -108,10 +109,22 @@ def patient_time_zone(account) -> ZoneInfo:
     return ZoneInfo(account.patient.time_zone or account.practice.time_zone)
 
 
+def active_hold_kinds(account) -> set[str]:
+    return set(AccountHold.objects.filter(account=account, released_at__isnull=True).values_list("kind", flat=True))
+
+
 def contact_decision(
-    *, account, channel: str, party: str, autodialed: bool = False, at: datetime | None = None
+    *,
+    account,
+    channel: str,
+    party: str,
+    autodialed: bool = False,
+    at: datetime | None = None,
+    active_holds: set[str] | None = None,
 ) -> Decision:
-    """May this attempt go ahead at `at` (default now)? Every refusing rule is listed."""
+    """May this attempt go ahead at `at` (default now)? Every refusing rule is listed.
+
+    `active_holds` (active_hold_kinds) saves the query when several channels are decided at once."""
     at = at or timezone.now()
     if channel not in OUTBOUND_CHANNELS:
         return Decision(allowed=True)
@@ -133,9 +146,20 @@ def contact_decision(
             )
         )
 
-    active_holds = set(
-        AccountHold.objects.filter(account=account, released_at__isnull=True).values_list("kind", flat=True)
-    )
+    if active_holds is None:
+        active_holds = active_hold_kinds(account)
+    # 11 USC 362(a)(6): the bankruptcy filing's automatic stay forbids any act to collect the debt
+    # from the debtor, by phone, text, email or letter. The bankruptcy attorney or the trustee may
+    # still be reached (a proof of claim goes through the court).
+    if AccountHold.Kind.BANKRUPTCY in active_holds and party in REPRESENTED_PARTIES:
+        standing = True
+        reasons.append(
+            Reason(
+                BANKRUPTCY_STAY,
+                "bankruptcy filed (automatic stay): no collection contact with the patient or guarantor; "
+                "contact their bankruptcy attorney or the trustee",
+            )
+        )
     # FDCPA 15 USC 1692c(a)(2): a consumer represented by an attorney about the debt is contacted
     # through the attorney. A Letter of Protection means an attorney holds the patient's case.
     represented = account.attorney_represented or AccountHold.Kind.LOP in active_holds
@@ -204,6 +228,25 @@ def contact_decision(
             break
         next_at = later
     return Decision(allowed=False, reasons=reasons, next_allowed_at=next_at)
+
+
+# The channels the panel decides beside the call, in the order a rep reaches for them.
+OTHER_CHANNELS = (Channel.TEXT, Channel.EMAIL, Channel.LETTER)
+
+
+def channel_decisions(
+    *, account, party: str, at: datetime, active_holds: set[str] | None = None
+) -> list[tuple[str, Decision]]:
+    """Each outbound channel but the call, decided for `party` at `at`: (channel label, decision).
+    One holds query for all of them (none when `active_holds` is given); the text adds its consent's."""
+    holds = active_hold_kinds(account) if active_holds is None else active_holds
+    return [
+        (
+            Channel(channel).label,
+            contact_decision(account=account, channel=channel, party=party, at=at, active_holds=holds),
+        )
+        for channel in OTHER_CHANNELS
+    ]
 
 
 def _missing_contact_detail(account, channel: str, party: str) -> Reason | None:

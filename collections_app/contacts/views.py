@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
 from collections_app.contacts import services
-from collections_app.contacts.compliance import ATTORNEY_REPRESENTED, contact_decision, patient_time_zone
+from collections_app.contacts.compliance import (
+    ATTORNEY_REPRESENTED,
+    active_hold_kinds,
+    channel_decisions,
+    contact_decision,
+    patient_time_zone,
+)
 from collections_app.contacts.forms import (
     ConsentForm,
     ConsentRevokeForm,
@@ -60,13 +66,23 @@ def panel_context(request, account, *, bound: dict | None = None, flash: str = "
     open promises, consents and the latest contacts."""
     now = timezone.now()
     bound = bound or {}
+    holds = active_hold_kinds(account)
     patient_call = contact_decision(
-        account=account, channel=Contact.Channel.OUTBOUND_CALL, party=Contact.Party.PATIENT, at=now
+        account=account, channel=Contact.Channel.OUTBOUND_CALL, party=Contact.Party.PATIENT, at=now, active_holds=holds
     )
+    # Beside the call: text, email and letter, each with its own answer (a channel can be refused for
+    # want of a consent or an address while the call is allowed, or the other way round).
+    other_channels = [
+        {"channel": label, **_decision_context(account, decision)}
+        for label, decision in channel_decisions(
+            account=account, party=Contact.Party.PATIENT, at=now, active_holds=holds
+        )
+    ]
     # Represented (flag or active Letter of Protection) exactly when the governor says so.
     represented = ATTORNEY_REPRESENTED in patient_call.codes
     context = {
         "contact_call_decision": _decision_context(account, patient_call),
+        "contact_channel_decisions": other_channels,
         "contact_represented": represented,
         "contact_open_promises": list(open_promises(account=account)),
         "contact_consents": list(consent_list(account=account)),

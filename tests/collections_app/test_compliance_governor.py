@@ -225,6 +225,52 @@ def test_an_active_letter_of_protection_sends_contact_to_the_attorney(account, m
     assert call(account, channel=Channel.LETTER).allowed
 
 
+# --- Bankruptcy (11 USC 362, the automatic stay) ------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", [Channel.OUTBOUND_CALL, Channel.TEXT, Channel.EMAIL, Channel.LETTER])
+@pytest.mark.parametrize("party", [Party.PATIENT, Party.GUARANTOR])
+def test_a_bankruptcy_hold_stops_every_collection_contact_with_the_debtor(account, channel, party):
+    hold = AccountHold.objects.create(
+        account=account, practice=account.practice, kind=AccountHold.Kind.BANKRUPTCY, placed_on=date(2026, 5, 1)
+    )
+    decision = call(account, channel=channel, party=party)
+    assert not decision.allowed
+    assert compliance.BANKRUPTCY_STAY in decision.codes
+    assert "automatic stay" in decision.explanation
+    assert decision.next_allowed_at is None  # time does not lift it; releasing the hold does
+
+    hold.released_at = timezone.now()
+    hold.release_reason = "Case dismissed"
+    hold.save()
+    assert compliance.BANKRUPTCY_STAY not in call(account, channel=channel, party=party).codes
+
+
+def test_during_a_bankruptcy_the_attorney_may_still_be_called(account):
+    AccountHold.objects.create(
+        account=account, practice=account.practice, kind=AccountHold.Kind.BANKRUPTCY, placed_on=date(2026, 5, 1)
+    )
+    assert call(account, party=Party.ATTORNEY).allowed
+
+
+def test_a_dispute_hold_does_not_stop_the_call_that_resolves_it(account):
+    AccountHold.objects.create(
+        account=account, practice=account.practice, kind=AccountHold.Kind.DISPUTE, placed_on=date(2026, 5, 1)
+    )
+    assert call(account).allowed
+
+
+def test_each_channel_is_decided_on_its_own(account):
+    account.patient.email = ""
+    account.patient.save(update_fields=["email"])
+    decisions = dict(compliance.channel_decisions(account=account, party=Party.PATIENT, at=NOON_NY))
+    assert list(decisions) == ["Text message", "Email", "Letter"]
+    assert decisions["Text message"].codes == [compliance.NO_CONSENT]
+    assert decisions["Email"].codes == [compliance.NO_CONTACT_DETAIL]
+    assert decisions["Letter"].allowed
+    assert call(account).allowed  # the call is allowed while email and text are not
+
+
 # --- Deceased patients ---------------------------------------------------------------------------
 
 

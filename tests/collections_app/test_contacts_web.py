@@ -90,6 +90,19 @@ def test_panel_says_contact_the_attorney_for_a_represented_account(client, mediu
     assert "Calling the attorney" in html
 
 
+def test_panel_answers_for_each_channel_beside_the_call(client, medium, account):
+    """The call is allowed, but an email with no address on file and a text with no consent are not:
+    the panel says so per channel before the rep tries."""
+    account.patient.email = ""
+    account.patient.save(update_fields=["email"])
+    client.force_login(medium)
+    html = client.get(reverse("contacts-panel", args=[account.pk]), **HTMX).content.decode()
+    decisions = html.split('data-testid="channel-decisions"', 1)[1].split("</ul>", 1)[0]
+    assert "Text message:</strong>\n      not now: no recorded consent to text messages." in decisions
+    assert "Email:</strong>\n      not now: no email address on file for the patient." in decisions
+    assert "Letter:</strong>\n      allowed now." in decisions
+
+
 def test_panel_render_is_a_fixed_number_of_queries(client, medium, account, django_assert_max_num_queries):
     for days in range(1, 8):
         Contact.objects.create(
@@ -103,7 +116,7 @@ def test_panel_render_is_a_fixed_number_of_queries(client, medium, account, djan
         )
     client.force_login(medium)
     client.get(reverse("contacts-panel", args=[account.pk]))
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # the text's consent, for the per-channel answers
         response = client.get(reverse("contacts-panel", args=[account.pk]))
     assert response.status_code == 200
 
@@ -112,7 +125,7 @@ def test_panel_context_renders_inside_the_account_page_contract(rf, medium, acco
     request = rf.get("/")
     request.user = medium
     account = account_get(user=medium, account_id=account.pk)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         context = panel_context(request, account)
     assert context["contact_call_decision"]["time_zone"] == "America/New_York"
 
