@@ -47,8 +47,14 @@ def plan_supersedes_promises(sender, *, plan, acting_user, **kwargs) -> None:
     arrangement at a time, so the promise check never calls a patient who is paying the plan."""
     today = practice_today(plan.account.practice)
     promises = list(PromiseToPay.objects.filter(account_id=plan.account_id, status=PromiseToPay.Status.OPEN))
-    if not promises:
-        return
+    if promises:
+        _cancel_superseded_promises(plan=plan, promises=promises, today=today, acting_user=acting_user)
+    # The plan is the arrangement now: past due, final notice and early follow-up leave the queue at
+    # once (queues.rules), not at tonight's refresh.
+    queue_refresh_account(account_id=plan.account_id)
+
+
+def _cancel_superseded_promises(*, plan, promises, today, acting_user) -> None:
     PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
         status=PromiseToPay.Status.CANCELLED, resolved_on=today
     )
@@ -60,4 +66,3 @@ def plan_supersedes_promises(sender, *, plan, acting_user, **kwargs) -> None:
             field_group=FieldGroup.BILLING,
             detail={"account_id": plan.account_id, "status": "cancelled", "superseded_by_plan": plan.pk},
         )
-    queue_refresh_account(account_id=plan.account_id)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import PatientAccount, Transaction
 from accounts.selectors import practice_today
 from collections_app.contacts import services
-from collections_app.models import PromiseToPay
+from collections_app.models import PromiseToPay, QueueEntry, WorkItem
 from core.errors import ApplicationError
 from payment_plans import services as plans
 
@@ -190,6 +190,18 @@ def test_a_plan_started_supersedes_the_open_promise(medium, account, today):
     promise.refresh_from_db()
     assert promise.status == PromiseToPay.Status.CANCELLED
     assert promise.resolved_on == today
+
+
+def test_a_plan_started_takes_the_account_out_of_past_due_work_at_once(medium, account, today):
+    """No promise to supersede: the queue still follows the plan now, not at tonight's refresh."""
+    item = WorkItem.objects.create(
+        account=account, practice=account.practice, reason=WorkItem.Reason.PAST_DUE, opened_on=today
+    )
+    plans.plan_create(acting_user=medium, account_id=account.pk, installment_count=4, activate=True)
+    item.refresh_from_db()
+    assert item.cleared_at is not None
+    entry = QueueEntry.objects.filter(account=account).first()
+    assert entry is None or WorkItem.Reason.PAST_DUE not in entry.reasons
 
 
 # --- the payment form --------------------------------------------------------------------------------
