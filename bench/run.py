@@ -111,6 +111,22 @@ def run_sql(url: str, statement: str) -> float:
 # The server and its clients
 
 
+def server_connections(url: str) -> int:
+    """Connections to the bench database other than this script's own (the server's)."""
+    import psycopg
+    from django.db import connection as own
+
+    with own.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        own_pid = cursor.fetchone()[0]
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as connection:
+        return connection.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid NOT IN (pg_backend_pid(), %s)",
+            [own_pid],
+        ).fetchone()[0]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -573,6 +589,11 @@ def write_results(result: dict) -> None:
             f"(one hand-written query) | {ratio(aging['library_ms'], aging['floor_ms'])} | within 1.5x; same buckets: "
             f"{'yes' if aging['same_buckets'] else 'NO'} |"
         )
+    if "server_connections" in result:
+        lines.append(
+            f"| PostgreSQL connections held by gunicorn after each load | at most {result['server_connections']} "
+            f"| - | - | at most workers x threads ({result['workers'] * max(result.get('threads', 1), 1)}) |"
+        )
     for note in result.get("notes", []):
         lines.append("")
         lines.append(note)
@@ -755,6 +776,8 @@ def main() -> None:
             figure = load(server.port, make_request, args.requests, args.clients, args.warmup)
             figure["one_client"] = {k: alone[k] for k in ("p50_ms", "p95_ms", "throughput_rps", "failures", "by_kind")}
             result["http"][key] = figure
+            # gthread keeps one connection per thread (CONN_MAX_AGE): never more than workers x threads.
+            result["server_connections"] = max(result.get("server_connections", 0), server_connections(url))
             log(
                 f"{key}: p50 {figure['p50_ms']:.1f} ms, p95 {figure['p95_ms']:.1f} ms, p99 {figure['p99_ms']:.1f} ms, "
                 f"{figure['throughput_rps']:.0f} req/s, {figure['failures']} failures; one client: p50 "
