@@ -232,7 +232,7 @@ class PatientAccount(models.Model):
     assigned_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_accounts"
     )
-    follow_up_on = models.DateField(null=True, blank=True)
+    follow_up_on = models.DateField("follow-up date", null=True, blank=True)
     patient_balance = models.DecimalField(**MONEY, default=ZERO)
     insurance_balance = models.DecimalField(**MONEY, default=ZERO)
     last_patient_payment_on = models.DateField(null=True, blank=True)

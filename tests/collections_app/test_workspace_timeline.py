@@ -156,7 +156,7 @@ def test_account_changes_list_field_names_from_the_audit_trail(client, account, 
     )
     audit_record(user=medium, action=AuditEvent.Action.VIEW, obj=account, field_group=FieldGroup.BILLING)
     event = fetch(client, medium, account).context["timeline"].events[0]
-    assert (event.kind, event.title, event.actor) == ("change", "Account changed: follow up on, status", "medium")
+    assert (event.kind, event.title, event.actor) == ("change", "Account changed: follow-up date, status", "medium")
 
 
 def test_another_accounts_changes_and_payments_stay_off_the_timeline(client, account, other_account, medium, no_panels):
