@@ -252,10 +252,17 @@ class PromiseToPay(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The API's Idempotency-Key: sent again (a retry after a timeout), the call makes no second promise.
+    idempotency_key = models.CharField(max_length=80, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="promise_amount_positive"),
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="promise_idempotency_key_unique",
+            ),
         ]
         indexes = [
             models.Index(fields=["due_on"], condition=models.Q(status="open"), name="promise_open_due"),

@@ -173,9 +173,16 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
-    description="Any unique string (a UUID) per payment. Sent again with the same key, the call posts nothing "
-    "and answers with the first payment (header `Idempotent-Replayed: true`).",
+    description="Any unique string (a UUID) per call. Sent again with the same key, the call records nothing "
+    "and answers with the first result (header `Idempotent-Replayed: true`).",
 )
+
+
+def replayed(response, record):
+    """Mark the answer to a replayed call (the record came back from an earlier call's key)."""
+    if getattr(record, "replayed", False):
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 class FollowUpInput(serializers.Serializer):
@@ -235,12 +242,13 @@ class ContactListApi(_AccountApi):
         )
         return self.paginated_response(data)
 
-    @extend_schema(request=ContactLogInput, responses={201: ContactOutput})
+    @extend_schema(request=ContactLogInput, responses={201: ContactOutput}, parameters=[IDEMPOTENCY_KEY])
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(ContactLogInput)
-        contact = services.contact_log(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(ContactOutput, contact)
+        key = request.headers.get("Idempotency-Key", "")
+        contact = services.contact_log(acting_user=request.user, account_id=account.pk, idempotency_key=key, **data)
+        return replayed(self.created(ContactOutput, contact), contact)
 
 
 class ContactDecisionApi(_AccountApi):
@@ -266,12 +274,13 @@ class PromiseListApi(_AccountApi):
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"promises": "list"})
         return self.respond(PromiseToPayOutput, promises, many=True)
 
-    @extend_schema(request=PromiseToPayInput, responses={201: PromiseToPayOutput})
+    @extend_schema(request=PromiseToPayInput, responses={201: PromiseToPayOutput}, parameters=[IDEMPOTENCY_KEY])
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(PromiseToPayInput)
-        promise = services.promise_create(acting_user=request.user, account_id=account.pk, **data)
-        return self.created(PromiseToPayOutput, promise)
+        key = request.headers.get("Idempotency-Key", "")
+        promise = services.promise_create(acting_user=request.user, account_id=account.pk, idempotency_key=key, **data)
+        return replayed(self.created(PromiseToPayOutput, promise), promise)
 
 
 class PaymentApi(_AccountApi):
@@ -283,10 +292,7 @@ class PaymentApi(_AccountApi):
         data = self.valid_body(PaymentRecordInput)
         key = request.headers.get("Idempotency-Key", "")
         row = services.payment_record(acting_user=request.user, account_id=account.pk, idempotency_key=key, **data)
-        response = self.created(PaymentRecordOutput, row)
-        if row.replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return replayed(self.created(PaymentRecordOutput, row), row)
 
 
 class FollowUpApi(_AccountApi):

@@ -275,14 +275,37 @@ def _refusal_message(decision, account) -> str:
 
 
 @transaction.atomic
-def promise_create(*, acting_user, account_id: int, amount, due_on: date | None) -> PromiseToPay:
-    """A promise to pay `amount` by `due_on` (practice-local dates; due today or within 90 days)."""
+def promise_create(
+    *, acting_user, account_id: int, amount, due_on: date | None, idempotency_key: str = ""
+) -> PromiseToPay:
+    """A promise to pay `amount` by `due_on` (practice-local dates; due today or within 90 days).
+
+    With an idempotency key, a second call with the same key answers with the first promise
+    (`promise.replayed`) and makes none."""
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
     account = account_lock(account_id=account_id)
-    return _promise_create(acting_user=acting_user, account=account, amount=amount, due_on=due_on)
+    if idempotency_key:
+        first = PromiseToPay.objects.filter(account=account, idempotency_key=idempotency_key).first()
+        if first is not None:
+            first.replayed = True
+            return first
+    return _promise_create(
+        acting_user=acting_user, account=account, amount=amount, due_on=due_on, idempotency_key=idempotency_key
+    )
 
 
 def _promise_create(
-    *, acting_user, account, amount, due_on, contact=None, amount_field="amount", due_field="due_on"
+    *,
+    acting_user,
+    account,
+    amount,
+    due_on,
+    contact=None,
+    amount_field="amount",
+    due_field="due_on",
+    idempotency_key: str = "",
 ) -> PromiseToPay:
     amount = _money(amount, amount_field)
     if due_on is None:
@@ -305,6 +328,7 @@ def _promise_create(
         promised_on=today,
         due_on=due_on,
         created_by=acting_user,
+        idempotency_key=idempotency_key,
     )
     audit_record(
         user=acting_user,

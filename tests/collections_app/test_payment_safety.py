@@ -287,3 +287,28 @@ def test_a_key_over_80_characters_is_a_400(client, medium, account):
     response = api_pay(client, account, HTTP_IDEMPOTENCY_KEY="k" * 81)
     assert response.status_code == 400 and "idempotency_key" in response.json()
     assert payments(account) == []
+
+
+def test_one_idempotency_key_makes_one_promise(client, medium, account, today):
+    client.force_login(medium)
+    url = reverse("api-account-promises", args=[account.pk])
+    body = {"amount": "40.00", "due_on": today.isoformat()}
+    first = client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="promise-1")
+    again = client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="promise-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert PromiseToPay.objects.filter(account=account).count() == 1
+    other = client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="promise-2")
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+    assert PromiseToPay.objects.filter(account=account).count() == 2
+
+
+def test_one_idempotency_key_logs_one_contact(client, medium, account):
+    client.force_login(medium)
+    url = reverse("api-account-contacts", args=[account.pk])
+    body = {"channel": "inbound_call", "party": "patient", "outcome": "information_given"}
+    first = client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="contact-1")
+    again = client.post(url, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="contact-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert account.contacts.count() == 1
