@@ -139,6 +139,14 @@ class PlanCreateInput(TermsInput):
 
 class PlanModifyInput(TermsInput):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    expected_revision = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The plan revision these terms change. If the plan has moved on, the same change sent again "
+        "answers with the plan and records nothing; a change by someone else in between is a 400.",
+    )
 
 
 class PlanCancelInput(serializers.Serializer):

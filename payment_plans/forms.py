@@ -72,6 +72,9 @@ class PlanCreateForm(TermsFields):
 
 class PlanModifyForm(TermsFields):
     reason = forms.CharField(required=False, max_length=300, label="Why the terms changed")
+    # The revision the rep was looking at: a second send of the same form (a double click, Back and
+    # resend) finds the plan already one revision on and changes nothing.
+    revision = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class PlanCancelForm(forms.Form):

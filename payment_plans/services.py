@@ -73,6 +73,10 @@ MESSAGE_START_IN_PAST = "The first installment cannot be due before today."
 MESSAGE_AUTOPAY_NEEDS_TOKEN = "Autopay needs the payment processor's token reference."
 MESSAGE_NOTHING_TO_RESCHEDULE = "Nothing is left to reschedule: every installment is paid."
 MESSAGE_CANNOT_MODIFY = "A {current} plan cannot be modified."
+MESSAGE_PLAN_CHANGED = (
+    "The plan was changed since this page was opened (it is at revision {revision} now): reload it to see the "
+    "new terms before changing them."
+)
 
 
 @dataclass(frozen=True)
@@ -566,12 +570,30 @@ def plan_modify(
     day_of_month: int | None = None,
     start_on: date | None = None,
     reason: str = "",
+    expected_revision: int | None = None,
 ) -> PaymentPlan:
     """New installment amount or term for what is left. Installments already paid in full stay;
     the rest of the old schedule is marked superseded (kept for the history, with what had been
-    paid on it then) and a new revision's schedule splits the unpaid remainder."""
+    paid on it then) and a new revision's schedule splits the unpaid remainder.
+
+    `expected_revision` is the revision the change was asked against. If the plan has moved on, the
+    same user's change sent again (a double submit) answers with the plan (`plan.replayed`) and
+    records nothing; a change made by anyone else in between is refused, so nobody overwrites terms
+    they have not seen."""
     refuse_card_numbers("reason", reason)
     account, plan = _lock(plan_id)
+    plan.replayed = False
+    if expected_revision is not None and plan.revision != expected_revision:
+        latest = plan.revisions.order_by("-number").first()
+        if (
+            plan.revision == expected_revision + 1
+            and latest is not None
+            and latest.created_by_id == getattr(acting_user, "pk", None)
+            and latest.reason == reason
+        ):
+            plan.replayed = True
+            return plan
+        raise ApplicationError(MESSAGE_PLAN_CHANGED.format(revision=plan.revision))
     if plan.status not in PaymentPlan.OPEN_STATUSES:
         raise ApplicationError(MESSAGE_CANNOT_MODIFY.format(current=Status(plan.status).label.lower()))
     current = _apply_payments(plan)

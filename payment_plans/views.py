@@ -25,6 +25,7 @@ from payment_plans.forms import PlanCancelForm, PlanCreateForm, PlanModifyForm
 from payment_plans.pdf import render_agreement_pdf
 
 PANEL_KEY = "plans"
+MESSAGE_MODIFY_REPLAYED = "This change was already saved (the form was sent twice): the plan has it once."
 PANEL_TEMPLATE = "payment_plans/_panel.html"
 
 
@@ -169,7 +170,7 @@ def _detail_context(plan, *, modify_form=None) -> dict:
         "payments": selectors.plan_payments(plan),
         "history": selectors.plan_history(plan),
         "revisions": selectors.plan_revisions(plan),
-        "modify_form": modify_form or PlanModifyForm(initial={"frequency": plan.frequency}),
+        "modify_form": modify_form or PlanModifyForm(initial={"frequency": plan.frequency, "revision": plan.revision}),
         "cancel_form": PlanCancelForm(),
     }
 
@@ -189,13 +190,20 @@ def plan_modify(request, pk):
     form = PlanModifyForm(request.POST)
     if form.is_valid():
         try:
-            services.plan_modify(
-                acting_user=request.user, plan_id=plan.pk, reason=form.cleaned_data["reason"], **form.terms()
+            modified = services.plan_modify(
+                acting_user=request.user,
+                plan_id=plan.pk,
+                reason=form.cleaned_data["reason"],
+                expected_revision=form.cleaned_data.get("revision"),
+                **form.terms(),
             )
         except ApplicationError as error:
             error.add_to_form(form)
         else:
-            messages.success(request, "Plan modified.")
+            if modified.replayed:
+                messages.info(request, MESSAGE_MODIFY_REPLAYED)
+            else:
+                messages.success(request, "Plan modified.")
             return redirect(reverse("plan-detail", args=[plan.pk]))
     audit_read(user=request.user, obj=plan, field_groups={FieldGroup.BILLING}, detail={"account_id": plan.account_id})
     return render(request, "payment_plans/plan_detail.html", _detail_context(plan, modify_form=form), status=400)

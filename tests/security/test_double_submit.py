@@ -175,20 +175,37 @@ def test_a_plan_cancelled_twice_is_cancelled_once(rep, world):
     assert changes.count() == 1
 
 
-def test_the_same_plan_change_sent_twice_leaves_the_same_schedule(rep, world):
-    """Modify has no token: a resend makes one more revision with the same terms, and the money
-    owed and its schedule are what one change made."""
+def test_the_same_plan_change_sent_twice_makes_one_revision(rep, world):
+    """The plan page's form carries the revision it showed: a resend finds the plan one revision on,
+    by the same rep with the same reason, and changes nothing more."""
     plan = world.plan
+    seen = plan.revision
+    page = rep.get(reverse("plan-detail", args=[plan.pk])).content.decode()
+    assert f'name="revision" value="{plan.revision}"' in page
     action = reverse("plan-modify", args=[plan.pk])
-    body = {"installment_count": "5", "frequency": "monthly", "reason": "Smaller payments."}
-    rep.post(action, body)
+    body = {"installment_count": "5", "frequency": "monthly", "reason": "Smaller payments.", "revision": plan.revision}
+    first = rep.post(action, body)
+    second = rep.post(action, body, follow=True)
+    assert first.status_code == 302
+    assert "This change was already saved (the form was sent twice)" in second.content.decode()
     plan.refresh_from_db()
-    after_one = list(plan.installments.filter(revision=plan.revision).values_list("due_on", "amount"))
-    rep.post(action, body)
+    assert plan.revision == seen + 1
+    assert plan.revisions.filter(number__gt=seen).count() == 1
+    assert plan.installments.filter(revision=plan.revision).count() == 5
+
+
+def test_a_plan_change_made_on_terms_someone_else_changed_is_refused(rep, world, manager):
+    plan = world.plan
+    seen = plan.revision
+    plans.plan_modify(acting_user=manager, plan_id=plan.pk, installment_count=4, reason="Manager's change.")
+    response = rep.post(
+        reverse("plan-modify", args=[plan.pk]),
+        {"installment_count": "5", "frequency": "monthly", "reason": "Smaller payments.", "revision": seen},
+    )
+    assert response.status_code == 400
+    assert "The plan was changed since this page was opened" in response.content.decode()
     plan.refresh_from_db()
-    after_two = list(plan.installments.filter(revision=plan.revision).values_list("due_on", "amount"))
-    assert after_two == after_one and len(after_one) == 5
-    assert sum(amount for _, amount in after_two) == sum(amount for _, amount in after_one)
+    assert plan.revision == seen + 1 and plan.installment_count == 4
 
 
 def test_a_token_from_another_account_is_not_a_replay(world, medium):
