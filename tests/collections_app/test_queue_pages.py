@@ -375,6 +375,21 @@ def test_extending_never_takes_another_reps_claim(client, medium, practice, outs
     assert as_user(client, outsider).post(f"/queue/{account.pk}/extend/", **HTMX).status_code == 404
 
 
+def test_the_claim_bar_follows_the_account_after_an_action_without_a_claim(client, medium, practice):
+    """Unclaimed, the bar still listens for account-changed and comes back with the reasons as
+    they are now (a hold placed from a panel clears the dunning reasons)."""
+    account = queued(practice, reasons=(Reason.PAST_DUE, Reason.FINAL_NOTICE))
+    page = as_user(client, medium).get(f"/accounts/{account.pk}/").content.decode()
+    bar = page[page.index('id="claim-bar"') : page.index(">", page.index('id="claim-bar"'))]
+    assert f'hx-post="/queue/{account.pk}/extend/"' in bar and 'hx-trigger="account-changed from:body"' in bar
+    entry = QueueEntry.objects.get(account=account)
+    entry.reasons = [Reason.FINAL_NOTICE]
+    entry.save(update_fields=["reasons"])
+    html = as_user(client, medium).post(f"/queue/{account.pk}/extend/", **HTMX).content.decode()
+    assert "not claimed" in html
+    assert "Final notice due" in html and "Patient balance past due" not in html
+
+
 def test_a_capped_queue_does_not_claim_to_know_its_last_page(medium, practice):
     from django.template import Context, Template
 
