@@ -72,12 +72,13 @@ def panel_context(request, account, *, bound: dict | None = None, flash: str = "
     )
     # Beside the call: text, email and letter, each with its own answer (a channel can be refused for
     # want of a consent or an address while the call is allowed, or the other way round).
-    other_channels = [
-        {"channel": label, **_decision_context(account, decision)}
-        for label, decision in channel_decisions(
-            account=account, party=Contact.Party.PATIENT, at=now, active_holds=holds
-        )
-    ]
+    # A reason the call already gave (a bankruptcy, a cease request) is said once, above.
+    call_codes = set(patient_call.codes)
+    other_channels = []
+    for label, decision in channel_decisions(account=account, party=Contact.Party.PATIENT, at=now, active_holds=holds):
+        answer = {"channel": label, **_decision_context(account, decision)}
+        answer["own_reasons"] = [reason for reason in decision.reasons if reason.code not in call_codes]
+        other_channels.append(answer)
     # Represented (flag or active Letter of Protection) exactly when the governor says so.
     represented = ATTORNEY_REPRESENTED in patient_call.codes
     context = {

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from accounts.selectors import account_get
 from accounts.validators import CARD_NUMBER_REFUSED
 from collections_app.contacts.views import panel_context
-from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from collections_app.models import AccountHold, AccountNote, Contact, ContactConsent, PromiseToPay
 from core.models import AuditEvent
 from tests.pages import account_changed_by
 
@@ -101,6 +101,19 @@ def test_panel_answers_for_each_channel_beside_the_call(client, medium, account)
     assert "Text message:</strong>\n      not now: no recorded consent to text messages." in decisions
     assert "Email:</strong>\n      not now: no email address on file for the patient." in decisions
     assert "Letter:</strong>\n      allowed now." in decisions
+
+
+def test_a_reason_the_call_gave_is_not_repeated_per_channel(client, medium, account):
+    AccountHold.objects.create(
+        account=account, practice=account.practice, kind=AccountHold.Kind.BANKRUPTCY, placed_on=today()
+    )
+    client.force_login(medium)
+    html = client.get(reverse("contacts-panel", args=[account.pk]), **HTMX).content.decode()
+    assert "Do not call the patient now." in html and 'data-rule="bankruptcy_stay"' in html
+    decisions = html.split('data-testid="channel-decisions"', 1)[1].split("</ul>", 1)[0]
+    assert "Letter:</strong>\n      not now, as above." in decisions
+    assert "no recorded consent to text messages; and as above." in decisions
+    assert "automatic stay" not in decisions
 
 
 def test_panel_render_is_a_fixed_number_of_queries(client, medium, account, django_assert_max_num_queries):
