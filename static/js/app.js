@@ -18,6 +18,11 @@
     box.select();
   });
 
+  // The search page opens with the last search kept (so Back shows it): its text starts selected,
+  // so typing a new search replaces it instead of running on from its end.
+  var kept = document.querySelector("input[data-search-primary][autofocus]");
+  if (kept && kept.value) kept.select();
+
   // Escape leaves a search box, so "/" and the page's other keys work again.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && event.target && event.target.type === "search") event.target.blur();

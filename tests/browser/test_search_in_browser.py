@@ -43,6 +43,9 @@ def test_back_from_an_account_shows_the_search_again(sqlite_flushable, live_serv
     results.get_by_role("link", name=account.account_number).click()
     rep.locator(".crumbs").get_by_role("link", name="Search").click()
     expect(results).to_contain_text("2 accounts")
+    # The kept search starts selected: typing replaces it rather than running on from its end.
+    rep.keyboard.type("Nobodyhere")
+    expect(rep.locator("[data-search-primary]")).to_have_value("Nobodyhere")
 
     rep.get_by_role("button", name="Clear search").click()
     expect(rep).to_have_url(f"{base}/search/")
