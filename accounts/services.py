@@ -126,6 +126,27 @@ def _apply_to_balances(account: PatientAccount, rows: list[Transaction]) -> None
     _mark_changed(account, **changes)
 
 
+def idempotency_key_clean(key) -> str:
+    """A form's token or an Idempotency-Key header as it is stored: trimmed, at most
+    IDEMPOTENCY_KEY_MAX_LENGTH characters (longer is a refusal on the `idempotency_key` field)."""
+    key = (key or "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
+    return key
+
+
+def replay_of(records, key: str):
+    """The record an earlier call with this key made (`records`: the account's contacts, promises...),
+    marked `replayed`; None without a key or when none was made. Ask under the account lock, so a
+    double click's second request waits for the first."""
+    if not key:
+        return None
+    first = records.filter(idempotency_key=key).first()
+    if first is not None:
+        first.replayed = True
+    return first
+
+
 @transaction.atomic
 def transaction_post(
     *,
@@ -168,9 +189,7 @@ def transaction_post(
     refuse_card_numbers("reference", reference)
     refuse_card_numbers("memo", memo)
 
-    idempotency_key = (idempotency_key or "").strip()
-    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
+    idempotency_key = idempotency_key_clean(idempotency_key)
 
     # The lock serialises postings to the account: a concurrent replay waits here, then finds the row.
     # No bump yet: a replay changes nothing; _apply_to_balances bumps with the balances.

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import PatientAccount, Transaction
 from accounts.money import MONEY, ZERO, to_money
 from accounts.selectors import practice_today
-from accounts.services import IDEMPOTENCY_KEY_MAX_LENGTH, MESSAGE_KEY_TOO_LONG, account_lock, transaction_post
+from accounts.services import account_lock, idempotency_key_clean, replay_of, transaction_post
 from accounts.validators import refuse_card_numbers
 from collections_app.contacts.compliance import (
     CONVERSATION_PARTIES,
@@ -146,9 +146,7 @@ def contact_log(
     The form's token makes a double submit log once: the replay answers with the first contact
     (`contact.replayed`), and makes no second promise and no second attempt against the caps."""
     now = timezone.now()
-    idempotency_key = (idempotency_key or "").strip()
-    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
+    idempotency_key = idempotency_key_clean(idempotency_key)
     if channel not in Contact.Channel.values:
         raise ApplicationError(MESSAGE_CHANNEL, field="channel")
     if party not in Contact.Party.values:
@@ -170,12 +168,9 @@ def contact_log(
     # The account lock serialises contact attempts: two reps logging calls at once are counted
     # against the cap one after the other. The compliance rules read the patient and guarantor.
     account = account_lock(account_id=account_id, related=("patient", "guarantor"))
-    if idempotency_key:
-        # Looked up under the account lock: a double click's second request waits for the first.
-        first = account.contacts.filter(idempotency_key=idempotency_key).first()
-        if first is not None:
-            first.replayed = True
-            return first
+    first = replay_of(account.contacts, idempotency_key)
+    if first is not None:
+        return first
     overridden: list[str] = []
     if channel in OUTBOUND_CHANNELS:
         decision = contact_decision(
@@ -282,15 +277,11 @@ def promise_create(
 
     With an idempotency key, a second call with the same key answers with the first promise
     (`promise.replayed`) and makes none."""
-    idempotency_key = (idempotency_key or "").strip()
-    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ApplicationError(MESSAGE_KEY_TOO_LONG, field="idempotency_key")
+    idempotency_key = idempotency_key_clean(idempotency_key)
     account = account_lock(account_id=account_id)
-    if idempotency_key:
-        first = PromiseToPay.objects.filter(account=account, idempotency_key=idempotency_key).first()
-        if first is not None:
-            first.replayed = True
-            return first
+    first = replay_of(PromiseToPay.objects.filter(account=account), idempotency_key)
+    if first is not None:
+        return first
     return _promise_create(
         acting_user=acting_user, account=account, amount=amount, due_on=due_on, idempotency_key=idempotency_key
     )
