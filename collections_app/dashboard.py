@@ -27,11 +27,12 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import PatientAccount, Practice, Transaction
+from accounts.models import Appointment, PatientAccount, Practice, Transaction
 from accounts.money import ZERO, to_money
 from accounts.selectors import practice_today
 from accounts.services import PATIENT_PAYMENT_KINDS
 from collections_app.models import AccountNote, Contact, PromiseToPay, WorkItem
+from collections_app.queues.rules import per_practice
 from collections_app.queues.selectors import my_queue, reps_for_practices
 from core.access import practice_ids_for, scope_to_user
 from core.models import StaffUser
@@ -79,21 +80,39 @@ def zones_of(days: list[PracticeDay]) -> list[str]:
     return sorted({day.practice.time_zone for day in days})
 
 
+def _per_practice_day(days, condition, *, practice_field: str = "practice_id") -> Q:
+    """The queue rules' per-practice fold (queues.rules.per_practice) over each practice's day;
+    with no practices, a condition nothing matches."""
+    return per_practice([(day.practice, day) for day in days], condition, practice_field=practice_field) or Q(pk__in=[])
+
+
 def _within(days, moment: str, starts: str, *, practice_field: str = "practice_id") -> Q:
     """OR over practices of (the practice, `moment` from its day's or month's start to its day's end)."""
-    combined = Q(pk__in=[])
-    for day in days:
-        combined |= Q(
-            **{practice_field: day.practice.pk, f"{moment}__gte": getattr(day, starts), f"{moment}__lt": day.day_ends}
-        )
-    return combined
+    return _per_practice_day(
+        days,
+        lambda practice, day: Q(**{f"{moment}__gte": getattr(day, starts), f"{moment}__lt": day.day_ends}),
+        practice_field=practice_field,
+    )
 
 
 def _due_today(days) -> Q:
-    combined = Q(pk__in=[])
-    for day in days:
-        combined |= Q(practice_id=day.practice.pk, due_on=day.today)
-    return combined
+    return _per_practice_day(days, lambda practice, day: Q(due_on=day.today))
+
+
+def appointments_still_today(*, user, days, now: datetime | None = None) -> dict[int, int]:
+    """Appointments still to come today, by practice, 'today' in each practice's time zone; one query."""
+    if not days:
+        return {}
+    now = now or timezone.now()
+    rows = (
+        scope_to_user(Appointment.objects.all(), user)
+        .filter(_per_practice_day(days, lambda practice, day: Q(starts_at__lt=day.day_ends)), starts_at__gte=now)
+        .exclude(status__in=[Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW])
+        .values("practice_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["practice_id"]: row["count"] for row in rows}
 
 
 # --- collected -----------------------------------------------------------------------------------

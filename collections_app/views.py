@@ -1,44 +1,16 @@
 """Collections pages: the dashboard and the benchmark floor."""
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from accounts.models import Appointment
 from accounts.money import ZERO
 from accounts.selectors import practice_list
 from collections_app import dashboard
-from core.access import FieldGroup, can_see, requires, scope_to_user
+from core.access import FieldGroup, can_see, requires
 from core.audit import audit_reads
 
 BALANCE_FIGURES = ("accounts_owing", "patient_ar", "accounts_past_due", "past_due_ar")
 MONEY_FIGURES = {"patient_ar", "past_due_ar"}
-
-
-def _appointments_today_by_practice(user, practices) -> dict[int, int]:
-    """Appointments still to come today, by practice, 'today' in each practice's time zone; one query."""
-    if not practices:
-        return {}
-    now = timezone.now()
-    remaining_today = Q()
-    for practice in practices:
-        zone = ZoneInfo(practice.time_zone)
-        local_today = now.astimezone(zone).date()
-        end_of_day = datetime.combine(local_today + timedelta(days=1), time.min, tzinfo=zone)
-        remaining_today |= Q(practice_id=practice.pk, starts_at__lt=end_of_day)
-    rows = (
-        scope_to_user(Appointment.objects.all(), user)
-        .filter(remaining_today, starts_at__gte=now)
-        .exclude(status__in=[Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW])
-        .values("practice_id")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    return {row["practice_id"]: row["count"] for row in rows}
 
 
 # The team's work loads into the manager's dashboard after the page (and on Refresh): it reads the
@@ -58,7 +30,7 @@ def home(request):
         team = dashboard.team_today(user=user, practices=practices)
         return render(request, "collections_app/dashboard/_team.html", {"team": team})
     days = dashboard.practice_days(practices)
-    appointments = _appointments_today_by_practice(user, practices)
+    appointments = dashboard.appointments_still_today(user=user, days=days)
     shows_billing = can_see(user, FieldGroup.BILLING)
     balances = dashboard.practice_balances(user=user) if shows_billing else {}
     rows = []
