@@ -70,9 +70,13 @@ def display_zone(practice_zone=None, *, user=None) -> ZoneInfo:
     return user_zone(user) or _zone(practice_zone) or office_zone()
 
 
+def time_of_day(local: datetime) -> str:
+    """ "3:04 PM": the 12-hour clock the office reads, without the date or the zone."""
+    return f"{local.hour % 12 or 12}:{local:%M %p}"
+
+
 def _format(local: datetime, *, weekday: bool) -> str:
-    hour = local.strftime("%I").lstrip("0") or "12"
-    text = f"{local:%m/%d/%Y} {hour}:{local:%M %p} {local.tzname()}"
+    text = f"{local:%m/%d/%Y} {time_of_day(local)} {local.tzname()}"
     return f"{local:%a} {text}" if weekday else text
 
 

@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from core.display import words
 from core.errors import ApplicationError
 
 # The event a panel's response sends when it changed the account. Its detail names the panel that
@@ -58,7 +59,7 @@ class TimelineEvent:
 
     @property
     def kind_label(self) -> str:
-        return TIMELINE_KIND_LABELS.get(self.kind) or self.kind.replace("_", " ").capitalize()
+        return TIMELINE_KIND_LABELS.get(self.kind) or words(self.kind)
 
 
 def announce_account_changed(response: HttpResponse, *, panel: str) -> HttpResponse:

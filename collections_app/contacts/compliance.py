@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from collections_app.models import AccountHold, Contact, ContactConsent
+from core.display import time_of_day
 
 Channel = Contact.Channel
 Party = Contact.Party
@@ -98,11 +99,6 @@ class Decision:
     @property
     def explanation(self) -> str:
         return " ".join(reason.explanation for reason in self.reasons)
-
-
-def _clock(local: datetime) -> str:
-    """ "1:59 AM": the 12-hour clock the office reads (core.display writes full times)."""
-    return f"{local.hour % 12 or 12}:{local:%M %p}"
 
 
 def patient_time_zone(account) -> ZoneInfo:
@@ -339,9 +335,9 @@ def _timed_reasons(account, channel, party, calls, at, tz) -> tuple[list[Reason]
             reasons.append(
                 Reason(
                     CALL_WINDOW,
-                    f"it is {_clock(local)} {local.tzname()} where the patient lives; "
-                    f"contact only between {_clock(local.replace(hour=start, minute=0))} and "
-                    f"{_clock(local.replace(hour=end % 24, minute=0))}",
+                    f"it is {time_of_day(local)} {local.tzname()} where the patient lives; "
+                    f"contact only between {time_of_day(local.replace(hour=start, minute=0))} and "
+                    f"{time_of_day(local.replace(hour=end % 24, minute=0))}",
                 )
             )
 

@@ -122,7 +122,7 @@ def _bucket_dates(bucket: str):
 def queue_filter(entries: QuerySet, *, user, filters: QueueFilters) -> QuerySet:
     """Narrow and order queue entries already scoped to the user (my_queue, rep_queue)."""
     if filters.practice is not None:
-        entries = entries.filter(practice_id__in=[pk for pk in practice_ids_for(user) if pk == filters.practice])
+        entries = entries.filter(practice_id=filters.practice)  # inside the scope the entries already have
     if filters.reason:
         entries = entries.filter(
             Exists(

@@ -17,7 +17,7 @@ from accounts.selectors import see_billing_office_exists
 from collections_app.models import AccountHold
 from collections_app.workspace import panels
 from core.access import can_see, scope_to_user
-from core.display import staff_name
+from core.display import staff_name, words
 from core.models import AuditEvent, StaffUser
 from core.panels import TimelineEvent
 from core.templatetags.pages import money
@@ -150,7 +150,7 @@ def ledger_timeline_events(account: PatientAccount, *, limit: int) -> list[Timel
     )
     events = []
     for row in rows:
-        reason = row.write_off_reason.replace("_", " ").capitalize()
+        reason = words(row.write_off_reason) if row.write_off_reason else ""
         details = [part for part in (row.get_payment_method_display(), row.reference, reason) if part]
         if row.reverses_id:
             original = row.reverses
