@@ -30,6 +30,14 @@ class Practice(models.Model):
     )
     small_balance_threshold = models.DecimalField(**MONEY, default=Decimal("10.00"))
     small_balance_min_age_days = models.PositiveIntegerField(default=120)
+    small_balance_no_activity_days = models.PositiveIntegerField(
+        default=60, help_text="The nightly small-balance run skips accounts with a payment or contact this recently."
+    )
+    small_balance_auto_approve_under = models.DecimalField(
+        **MONEY,
+        default=ZERO,
+        help_text="Small balances under this post without a manager's approval; 0: every run waits for approval.",
+    )
     statement_cycle_days = models.PositiveIntegerField(default=30)
     statement_grace_days = models.PositiveIntegerField(
         default=30, help_text="Days after the date of service before a patient balance is past due."
