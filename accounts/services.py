@@ -5,7 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
@@ -52,6 +53,13 @@ MESSAGE_ALREADY_REVERSED = "This transaction has already been reversed."
 MESSAGE_CANNOT_REVERSE_REVERSAL = "A reversal cannot be reversed; post the transaction again instead."
 MESSAGE_STALE = "Someone else changed this record while you were editing. Reload and try again."
 MESSAGE_ACCOUNT_STALE = "Someone else changed this account while you were editing. Reload and try again."
+
+# Write-offs for bad debt carry this write_off_reason (writeoffs.models.Reason.BAD_DEBT; the ledger
+# cannot import the layer above it, so the value is repeated here).
+BAD_DEBT_REASON = "bad_debt"
+# A bad-debt recovery row names the payment it came with: reference "BDR-<payment id>" (unique per
+# account, so a payment recovers once), and reversing the payment reverses it too.
+RECOVERY_REFERENCE = "BDR-{payment_id}"
 
 
 def _check_direction(kind: str, balance: str, amount: Decimal, rule: str) -> None:
@@ -147,6 +155,44 @@ def replay_of(records, key: str):
     return first
 
 
+def bad_debt_unrecovered(account_id: int) -> Decimal:
+    """Bad debt written off this account and not yet recovered: unreversed bad-debt write-offs
+    less unreversed bad-debt recoveries (never below zero). One aggregate over the account's ledger."""
+    rows = Transaction.objects.filter(account_id=account_id, reversed_by__isnull=True)
+    written_off = Q(kind=Kind.WRITE_OFF, write_off_reason=BAD_DEBT_REASON)
+    sums = rows.filter(written_off | Q(kind=Kind.BAD_DEBT_RECOVERY)).aggregate(
+        written_off=Coalesce(Sum("patient_amount", filter=written_off), ZERO),
+        recovered=Coalesce(Sum("patient_amount", filter=Q(kind=Kind.BAD_DEBT_RECOVERY)), ZERO),
+    )
+    # quantize: SQLite sums in floating point.
+    unrecovered = (-to_money(sums["written_off"]) - to_money(sums["recovered"])).quantize(ZERO)
+    return max(unrecovered, ZERO)
+
+
+def bad_debt_recovery_amount(account: PatientAccount, payment: Decimal) -> Decimal:
+    """How much of a payment (`payment` > 0) posts as bad-debt recovery: the part beyond the current
+    patient balance, up to the bad debt not yet recovered. Read under the account lock."""
+    beyond = payment - max(account.patient_balance, ZERO)
+    if beyond <= 0:
+        return ZERO
+    return min(beyond, bad_debt_unrecovered(account.pk))
+
+
+def _post_recovery(*, acting_user, account: PatientAccount, payment: Transaction, amount: Decimal) -> Transaction:
+    """The bad-debt recovery that goes with a payment on a written-off balance: the written-off debt
+    comes back (+amount) and the payment pays it, so the balance ends where it was before."""
+    return Transaction.objects.create(
+        account=account,
+        kind=Kind.BAD_DEBT_RECOVERY,
+        patient_amount=amount,
+        effective_on=payment.effective_on,
+        posted_at=payment.posted_at,
+        posted_by=payment.posted_by,
+        reference=RECOVERY_REFERENCE.format(payment_id=payment.pk),
+        memo=f"Recovered from the {Kind(payment.kind).label.lower()} of {payment.effective_on:%m/%d/%Y}",
+    )
+
+
 @transaction.atomic
 def transaction_post(
     *,
@@ -169,6 +215,13 @@ def transaction_post(
     call's Idempotency-Key header), on the same account returns the first row, marked
     `replayed = True`: imports, double submits and retried requests post once. The same reference or
     key with different amounts is refused.
+
+    A patient or agency payment on an account with bad debt written off (WRITE_OFF rows with
+    write_off_reason "bad_debt", unreversed) pays that debt back as far as it goes beyond the
+    current patient balance: a BAD_DEBT_RECOVERY row (+amount, reference "BDR-<payment id>") posts
+    with it in the same transaction, so the balance ends where the payment leaves the open balance
+    and reports see the recovery. The payment row comes back with `bad_debt_recovery` (or None);
+    reversing the payment reverses its recovery too.
     """
     if kind not in POSTING_RULES:
         raise ApplicationError("Choose a transaction type that can be posted.", field="kind")
@@ -232,17 +285,27 @@ def transaction_post(
         idempotency_key=idempotency_key,
     )
     row.replayed = False
-    _apply_to_balances(account, [row])
-    audit_record(
-        user=acting_user,
-        action=AuditEvent.Action.POST,
-        object_type="accounts.transaction",
-        object_id=row.pk,
-        practice_id=account.practice_id,
-        field_group=FieldGroup.BILLING,
-        detail={"account_id": account.pk, "kind": kind},
-    )
-    ledger_posted.send(sender=Transaction, posting=row, account_id=account.pk, acting_user=acting_user)
+    rows = [row]
+    # A payment beyond the balance on an account with bad debt written off pays that debt back:
+    # the recovery row posts with it (stored balance == ledger; reports see the recovery).
+    if kind in PATIENT_PAYMENT_KINDS and patient_amount < 0:
+        recovered = bad_debt_recovery_amount(account, -patient_amount)
+        if recovered > 0:
+            rows.append(_post_recovery(acting_user=acting_user, account=account, payment=row, amount=recovered))
+    _apply_to_balances(account, rows)
+    for posted in rows:
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.POST,
+            object_type="accounts.transaction",
+            object_id=posted.pk,
+            practice_id=account.practice_id,
+            field_group=FieldGroup.BILLING,
+            detail={"account_id": account.pk, "kind": posted.kind},
+        )
+    for posted in reversed(rows):
+        ledger_posted.send(sender=Transaction, posting=posted, account_id=account.pk, acting_user=acting_user)
+    row.bad_debt_recovery = rows[1] if len(rows) > 1 else None
     return row
 
 
@@ -262,34 +325,51 @@ def transaction_reverse(
     if Transaction.objects.filter(reverses=original).exists():
         raise ApplicationError(MESSAGE_ALREADY_REVERSED)
     now = timezone.now()
+    originals = [original]
+    if original.kind in PATIENT_PAYMENT_KINDS:
+        # The bad-debt recovery that came with the payment goes with it: the debt is unpaid again.
+        recovery = Transaction.objects.filter(
+            account=account,
+            kind=Kind.BAD_DEBT_RECOVERY,
+            reference=RECOVERY_REFERENCE.format(payment_id=original.pk),
+            reversed_by__isnull=True,
+        ).first()
+        if recovery is not None:
+            originals.append(recovery)
+    reversals = []
     try:
         with transaction.atomic():
-            reversal = Transaction.objects.create(
-                account=account,
-                encounter_id=original.encounter_id,
-                kind=Kind.REVERSAL,
-                patient_amount=-original.patient_amount,
-                insurance_amount=-original.insurance_amount,
-                effective_on=effective_on or practice_today(account.practice, now),
-                posted_at=now,
-                posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
-                reverses=original,
-                memo=reason[:200],
-            )
+            for each in originals:
+                reversals.append(
+                    Transaction.objects.create(
+                        account=account,
+                        encounter_id=each.encounter_id,
+                        kind=Kind.REVERSAL,
+                        patient_amount=-each.patient_amount,
+                        insurance_amount=-each.insurance_amount,
+                        effective_on=effective_on or practice_today(account.practice, now),
+                        posted_at=now,
+                        posted_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+                        reverses=each,
+                        memo=reason[:200],
+                    )
+                )
     except IntegrityError:
         raise ApplicationError(MESSAGE_ALREADY_REVERSED) from None
-    _apply_to_balances(account, [reversal])
-    audit_record(
-        user=acting_user,
-        action=AuditEvent.Action.POST,
-        object_type="accounts.transaction",
-        object_id=reversal.pk,
-        practice_id=account.practice_id,
-        field_group=FieldGroup.BILLING,
-        detail={"account_id": account.pk, "kind": Kind.REVERSAL, "reverses": original.pk},
-    )
-    ledger_posted.send(sender=Transaction, posting=reversal, account_id=account.pk, acting_user=acting_user)
-    return reversal
+    _apply_to_balances(account, reversals)
+    for each, reversal in zip(originals, reversals, strict=True):
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.POST,
+            object_type="accounts.transaction",
+            object_id=reversal.pk,
+            practice_id=account.practice_id,
+            field_group=FieldGroup.BILLING,
+            detail={"account_id": account.pk, "kind": Kind.REVERSAL, "reverses": each.pk},
+        )
+    for reversal in reversed(reversals):
+        ledger_posted.send(sender=Transaction, posting=reversal, account_id=account.pk, acting_user=acting_user)
+    return reversals[0]
 
 
 DEMOGRAPHIC_FIELDS = (*Patient.NAME_AND_CONTACT_FIELDS, "time_zone", "chart_notes")

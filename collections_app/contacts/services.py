@@ -16,7 +16,13 @@ from django.utils import timezone
 from accounts.models import PatientAccount, Transaction
 from accounts.money import MONEY, ZERO, to_money
 from accounts.selectors import practice_today
-from accounts.services import account_lock, idempotency_key_clean, replay_of, transaction_post
+from accounts.services import (
+    account_lock,
+    bad_debt_unrecovered,
+    idempotency_key_clean,
+    replay_of,
+    transaction_post,
+)
 from accounts.validators import refuse_card_numbers
 from collections_app.contacts.compliance import (
     CONVERSATION_PARTIES,
@@ -449,6 +455,9 @@ def payment_record(
     memo = notes
     if not replay:
         excess = amount - max(account.patient_balance, ZERO)
+        if excess > 0:
+            # What pays back bad debt written off posts as a bad-debt recovery, not an overpayment.
+            excess -= bad_debt_unrecovered(account.pk)
         if excess > 0:
             _check_overpayment(account, amount, excess, confirmed=confirm_overpayment, reason=overpayment_reason)
             memo = f"{notes} · Overpayment: {overpayment_reason}" if notes else f"Overpayment: {overpayment_reason}"

@@ -14,6 +14,7 @@ from collections_app.holds import selectors as holds_selectors
 from core.access import FieldGroup
 from core.panels import TimelineEvent
 from payment_plans import selectors as plan_selectors
+from writeoffs import timeline as writeoff_timeline
 
 
 @dataclass(frozen=True)
@@ -52,5 +53,12 @@ PANELS: tuple[Panel, ...] = (
         "Mail and inquiries",
         "correspondence-panel",
         correspondence_selectors.timeline_events,
+    ),
+    Panel(
+        "writeoffs",
+        "Write-offs",
+        "writeoffs-panel",
+        writeoff_timeline.timeline_events,
+        field_group=FieldGroup.PROPOSE,
     ),
 )
