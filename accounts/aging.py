@@ -114,74 +114,254 @@ def account_aging(account, *, as_of: date) -> AccountAging:
     return result
 
 
-_PRACTICE_AGING_SQL = """
+class Basis:
+    """What an open amount is aged from. Date of service is the rule of DESIGN.md; the others are
+    the views a billing manager asks for beside it."""
+
+    DATE_OF_SERVICE = "date_of_service"
+    FIRST_STATEMENT = "first_statement"
+    LAST_ACTIVITY = "last_activity"
+    CHOICES = (
+        (DATE_OF_SERVICE, "Date of service"),
+        (FIRST_STATEMENT, "First statement"),
+        (LAST_ACTIVITY, "Last activity"),
+    )
+
+
+# Where first-statement dates live: (table, account column, date column), one row per statement
+# mailed to the account. None while nothing records statements yet: the first-statement basis then
+# falls back to the date of service (FIRST_STATEMENT_FALLBACK says so on the report). When the
+# statement cycle records its statements, name the table here and the basis follows: an open
+# balance ages from the first statement mailed on or after its date of service (on or before the
+# as-of date); a balance no statement has covered yet is current.
+FIRST_STATEMENT_SOURCE: tuple[str, str, str] | None = None
+FIRST_STATEMENT_FALLBACK = (
+    "No statement dates are recorded yet, so the first-statement basis ages each balance from its "
+    "date of service until the statement cycle records the statements it mails."
+)
+
+GROUP_PRACTICE, GROUP_PROVIDER, GROUP_PAYER = "practice", "provider", "payer"
+NO_VISIT = "(no visit)"
+SELF_PAY = "(self-pay)"
+
+
+def _bucket_case(age_sql: str) -> str:
+    """SQL CASE giving the bucket label of an age in days (BUCKETS; a negative age is current)."""
+    whens = " ".join(f"WHEN {age_sql} <= {last} THEN '{label}'" for label, _, last in BUCKETS if last is not None)
+    return f"CASE {whens} ELSE '{BUCKETS[-1][0]}' END"
+
+
+# One statement, one pass over the chosen practices' ledger: each encounter's open patient amount
+# (credits that name no encounter and encounters paid past zero fill the oldest encounters first),
+# debits no encounter carries (current), the unapplied credit, and each encounter's open insurance
+# amount (the insurance net of encounters still owed; what insurance overpaid or posted without an
+# encounter is its own line, so the insurance column reconciles with the stored balance too).
+_AGING_SQL = """
 WITH per_encounter AS (
-    -- one pass over the practice's ledger: net patient amount per encounter (NULL: no encounter)
-    SELECT t.account_id, t.encounter_id, SUM(t.patient_amount) AS net
+    SELECT a.practice_id, a.id AS account_id, t.encounter_id, {payer_select} AS payer,
+           SUM(t.patient_amount) AS net, SUM(t.insurance_amount) AS insurance_net{last_select}
     FROM accounts_transaction t
     JOIN accounts_patientaccount a ON a.id = t.account_id
-    WHERE a.practice_id = %(practice_id)s AND t.effective_on <= %(as_of)s
-    GROUP BY t.account_id, t.encounter_id
+    WHERE a.practice_id IN ({practice_ids}) AND t.effective_on <= {as_of} {status_filter}
+    GROUP BY a.practice_id, a.id, t.encounter_id{payer_group}
 ),
-pools AS (
-    -- credits to apply oldest-first: rows naming no encounter, and encounters paid past zero
-    SELECT account_id, SUM(-net) AS pool FROM per_encounter
+{account_last}pools AS (
+    SELECT practice_id, account_id, payer, SUM(-net) AS pool FROM per_encounter
     WHERE encounter_id IS NULL OR net < 0
-    GROUP BY account_id
+    GROUP BY practice_id, account_id, payer
+),
+visits AS (
+    -- one join with the encounters, for the patient and the insurance side both
+    SELECT p.practice_id, p.account_id, p.payer, p.encounter_id, e.date_of_service, e.rendering_provider,
+           p.net, p.insurance_net
+    FROM per_encounter p JOIN accounts_encounter e ON e.id = p.encounter_id
+    WHERE p.net > 0 OR p.insurance_net > 0
 ),
 debits AS (
-    SELECT p.account_id, e.date_of_service, p.net,
-           SUM(p.net) OVER (PARTITION BY p.account_id ORDER BY e.date_of_service, p.encounter_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-    FROM per_encounter p JOIN accounts_encounter e ON e.id = p.encounter_id
-    WHERE p.net > 0
+    SELECT v.*,
+           SUM(v.net) OVER (PARTITION BY v.account_id ORDER BY v.date_of_service, v.encounter_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,
+           SUM(v.net) OVER (PARTITION BY v.account_id) AS owed
+    FROM visits v WHERE v.net > 0
 ),
-open_amounts AS (
-    -- FIFO: encounter i keeps clamp(running_i - pool, 0, net_i) once credits fill older ones.
-    SELECT d.date_of_service,
+items AS (
+    SELECT d.practice_id, {group_debit} AS group_key, 'patient' AS kind, {aged_from} AS aged_from,
            CASE WHEN d.running - COALESCE(CASE WHEN p.pool > 0 THEN p.pool ELSE 0 END, 0) <= 0 THEN 0
                 WHEN d.running - COALESCE(CASE WHEN p.pool > 0 THEN p.pool ELSE 0 END, 0) >= d.net THEN d.net
-                ELSE d.running - COALESCE(CASE WHEN p.pool > 0 THEN p.pool ELSE 0 END, 0) END AS open_amount
-    FROM debits d LEFT JOIN pools p ON p.account_id = d.account_id
+                ELSE d.running - COALESCE(CASE WHEN p.pool > 0 THEN p.pool ELSE 0 END, 0) END AS amount
+    FROM debits d LEFT JOIN pools p ON p.account_id = d.account_id {join_last_debit}
+    UNION ALL
+    SELECT p.practice_id, {group_pool}, 'patient', {aged_from_pool}, -p.pool
+    FROM pools p {join_last_pool} WHERE p.pool < 0
+    UNION ALL
+    -- credit that no open visit absorbs: on the account's last debit (running = owed there only,
+    -- the nets being positive), or the whole pool of an account owing on no visit
+    SELECT p.practice_id, {group_pool}, 'credit', NULL, p.pool - d.owed
+    FROM debits d JOIN pools p ON p.account_id = d.account_id
+    WHERE d.running = d.owed AND p.pool > d.owed
+    UNION ALL
+    SELECT p.practice_id, {group_pool}, 'credit', NULL, p.pool
+    FROM pools p WHERE p.pool > 0 AND NOT EXISTS (SELECT 1 FROM debits d WHERE d.account_id = p.account_id)
+    UNION ALL
+    SELECT v.practice_id, {group_insurance}, 'insurance', {aged_from_insurance}, v.insurance_net
+    FROM visits v {join_last_insurance}
+    WHERE v.insurance_net > 0
+    UNION ALL
+    SELECT pe.practice_id, {group_pool_pe}, 'insurance_credit', NULL, -pe.insurance_net
+    FROM per_encounter pe
+    WHERE pe.insurance_net <> 0 AND (pe.encounter_id IS NULL OR pe.insurance_net < 0)
 )
-SELECT 'open' AS kind, {age_expr} AS age_days, SUM(open_amount) FROM open_amounts
-WHERE open_amount <> 0 GROUP BY 2
-UNION ALL
--- debits no encounter carries (pool below zero): current
-SELECT 'open', 0, SUM(-pool) FROM pools WHERE pool < 0
-UNION ALL
--- credits no encounter can absorb: the unapplied credit
-SELECT 'credit', 0, SUM(p.pool - COALESCE(d.total, 0))
-FROM pools p LEFT JOIN (
-    SELECT account_id, SUM(net) AS total FROM per_encounter WHERE encounter_id IS NOT NULL AND net > 0
-    GROUP BY account_id
-) d
-     ON d.account_id = p.account_id
-WHERE p.pool > COALESCE(d.total, 0)
+SELECT practice_id, group_key, kind, CASE WHEN aged_from IS NULL THEN '' ELSE {bucket} END AS bucket,
+       SUM(amount)
+FROM items WHERE amount <> 0
+GROUP BY practice_id, group_key, kind, CASE WHEN aged_from IS NULL THEN '' ELSE {bucket} END
 """
 
 
+@dataclass
+class AgingCell:
+    """Open AR of one practice and group (a provider, a payer, or the whole practice)."""
+
+    practice_id: int
+    group: str
+    patient: "OrderedDict[str, Decimal]" = field(default_factory=empty_buckets)
+    insurance: "OrderedDict[str, Decimal]" = field(default_factory=empty_buckets)
+    unapplied_credit: Decimal = ZERO  # patient credit no open encounter absorbs
+    insurance_credit: Decimal = ZERO  # insurance overpaid, or posted without an encounter (net)
+
+    @property
+    def patient_balance(self) -> Decimal:
+        return sum(self.patient.values(), ZERO) - self.unapplied_credit
+
+    @property
+    def insurance_balance(self) -> Decimal:
+        return sum(self.insurance.values(), ZERO) - self.insurance_credit
+
+
+def aging_by_group(
+    practice_ids: list[int],
+    *,
+    as_of: date,
+    basis: str = Basis.DATE_OF_SERVICE,
+    group_by: str = GROUP_PRACTICE,
+    include_agency: bool = True,
+    agency_only: bool = False,
+) -> list[AgingCell]:
+    """Patient and insurance AR by bucket for these practices as of a date, rebuilt from the
+    ledger in one statement (a posting dated after `as_of` changes nothing), grouped by practice,
+    rendering provider or the account's payer. `include_agency=False` leaves out accounts placed
+    with an agency (their current status); `agency_only=True` ages those accounts alone. The
+    caller has checked the user may see the practices.
+
+    For each practice (and in total over its groups), patient buckets - unapplied credit equals
+    the sum of the patient amounts posted up to `as_of`; so does insurance for insurance amounts.
+    """
+    if not practice_ids:
+        return []
+    is_pg = connection.vendor == "postgresql"
+    as_of_sql = "%(as_of)s::date" if is_pg else "%(as_of)s"
+
+    def age_of(column: str) -> str:
+        if is_pg:
+            return f"({as_of_sql} - {column})"
+        return f"CAST(julianday({as_of_sql}) - julianday({column}) AS INTEGER)"
+
+    if basis == Basis.LAST_ACTIVITY:
+        aged_from, aged_from_pool, aged_from_insurance = "l.last_on", "l.last_on", "l.last_on"
+        joins = {
+            "join_last_debit": "JOIN account_last l ON l.account_id = d.account_id",
+            "join_last_pool": "JOIN account_last l ON l.account_id = p.account_id",
+            "join_last_insurance": "JOIN account_last l ON l.account_id = v.account_id",
+        }
+    elif basis == Basis.FIRST_STATEMENT and FIRST_STATEMENT_SOURCE is not None:
+        table, account_column, date_column = FIRST_STATEMENT_SOURCE
+
+        def first_statement(alias: str, service: str) -> str:
+            return (
+                f"COALESCE((SELECT MIN(s.{date_column}) FROM {table} s WHERE s.{account_column} = {alias}.account_id "
+                f"AND s.{date_column} >= {service} AND s.{date_column} <= {as_of_sql}), {as_of_sql})"
+            )
+
+        aged_from = first_statement("d", "d.date_of_service")
+        aged_from_pool = as_of_sql
+        aged_from_insurance = "v.date_of_service"  # insurance is billed by claim, not by statement
+        joins = dict.fromkeys(("join_last_debit", "join_last_pool", "join_last_insurance"), "")
+    else:
+        aged_from, aged_from_pool, aged_from_insurance = "d.date_of_service", as_of_sql, "v.date_of_service"
+        joins = dict.fromkeys(("join_last_debit", "join_last_pool", "join_last_insurance"), "")
+
+    payer = f"COALESCE(NULLIF(a.payer_name, ''), '{SELF_PAY}')"
+    if group_by == GROUP_PROVIDER:
+        groups = {
+            "group_debit": "d.rendering_provider",
+            "group_pool": f"'{NO_VISIT}'",
+            "group_insurance": "v.rendering_provider",
+            "group_pool_pe": f"'{NO_VISIT}'",
+        }
+    elif group_by == GROUP_PAYER:
+        groups = {
+            "group_debit": "d.payer",
+            "group_pool": "p.payer",
+            "group_insurance": "v.payer",
+            "group_pool_pe": "pe.payer",
+        }
+    else:
+        groups = dict.fromkeys(("group_debit", "group_pool", "group_insurance", "group_pool_pe"), "''")
+    sql = _AGING_SQL.format(
+        practice_ids=", ".join(str(int(pk)) for pk in practice_ids),
+        as_of=as_of_sql,
+        status_filter=(
+            "AND a.status = 'agency'" if agency_only else "" if include_agency else "AND a.status <> 'agency'"
+        ),
+        payer_select=payer if group_by == GROUP_PAYER else "''",
+        payer_group=", a.payer_name" if group_by == GROUP_PAYER else "",
+        last_select=", MAX(t.effective_on) AS last_on" if basis == Basis.LAST_ACTIVITY else "",
+        account_last=(
+            "account_last AS (SELECT account_id, MAX(last_on) AS last_on FROM per_encounter GROUP BY account_id),\n"
+            if basis == Basis.LAST_ACTIVITY
+            else ""
+        ),
+        aged_from=aged_from,
+        aged_from_pool=aged_from_pool,
+        aged_from_insurance=aged_from_insurance,
+        bucket=_bucket_case(age_of("aged_from")),
+        **joins,
+        **groups,
+    )
+    params = {"as_of": as_of if is_pg else as_of.isoformat()}
+    cells: dict[tuple[int, str], AgingCell] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for practice_id, group, kind, bucket, amount in rows:
+        if amount is None:
+            continue
+        amount = Decimal(amount).quantize(CENT)  # SQLite sums in floating point
+        cell = cells.get((practice_id, group or ""))
+        if cell is None:
+            cell = cells[(practice_id, group or "")] = AgingCell(practice_id=practice_id, group=group or "")
+        if kind == "patient":
+            cell.patient[bucket] += amount
+        elif kind == "insurance":
+            cell.insurance[bucket] += amount
+        elif kind == "credit":
+            cell.unapplied_credit += amount
+        else:
+            cell.insurance_credit += amount
+    return sorted(cells.values(), key=lambda c: (c.practice_id, c.group))
+
+
 def practice_aging(practice_id: int, *, as_of: date) -> dict:
-    """Patient AR by bucket for one practice as of a date, computed live from the ledger.
+    """Patient AR by bucket for one practice as of a date, computed live from the ledger
+    (aging_by_group, by date of service, every account).
 
     Returns {"buckets": {label: amount}, "unapplied_credit": amount, "balance": amount}.
     The caller must already have checked the user may see the practice (reports do, via access).
     """
-    if connection.vendor == "postgresql":
-        age_expr = "(%(as_of)s::date - date_of_service)"
-    else:
-        age_expr = "CAST(julianday(%(as_of)s) - julianday(date_of_service) AS INTEGER)"
-    params = {"practice_id": practice_id, "as_of": as_of.isoformat() if connection.vendor != "postgresql" else as_of}
     buckets, credit = empty_buckets(), ZERO
-    with connection.cursor() as cursor:
-        cursor.execute(_PRACTICE_AGING_SQL.format(age_expr=age_expr), params)
-        for kind, age_days, amount in cursor.fetchall():
-            if amount is None:
-                continue
-            amount = Decimal(amount).quantize(CENT)  # SQLite sums in floating point
-            if kind == "credit":
-                credit += amount
-            else:
-                buckets[bucket_for(max(int(age_days), 0))] += amount
+    for cell in aging_by_group([practice_id], as_of=as_of):
+        for label, amount in cell.patient.items():
+            buckets[label] += amount
+        credit += cell.unapplied_credit
     balance = sum(buckets.values(), ZERO) - credit
     return {"buckets": buckets, "unapplied_credit": credit, "balance": balance}

@@ -75,6 +75,26 @@ def practice_days(practices, now: datetime | None = None) -> list[PracticeDay]:
     return days
 
 
+def period_days(practices, start, end) -> list[PracticeDay]:
+    """Each practice's local dates `start` to `end` (both included) as one "day" from the start of
+    `start` to the end of `end`, so the team's figures (`team_work`) count a whole period by the
+    same rules as today (the productivity report)."""
+    days = []
+    for practice in practices:
+        zone = ZoneInfo(practice.time_zone)
+        starts = datetime.combine(start, time.min, tzinfo=zone)
+        days.append(
+            PracticeDay(
+                practice=practice,
+                today=end,
+                day_starts=starts,
+                month_starts=starts,
+                day_ends=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+            )
+        )
+    return days
+
+
 def zones_of(days: list[PracticeDay]) -> list[str]:
     """The time zones the figures are in, for their labels (one, or each practice's own)."""
     return sorted({day.practice.time_zone for day in days})
@@ -332,7 +352,11 @@ def team_today(*, user, practices, now: datetime | None = None) -> TeamToday:
     """Each rep's work today in the manager's practices: accounts worked, contacts logged,
     payments posted and collected (net of reversals), promises taken. One grouped query per
     figure and one for the people; reps of the practices with nothing done yet are listed too."""
-    days = practice_days(practices, now)
+    return team_work(user=user, days=practice_days(practices, now))
+
+
+def team_work(*, user, days: list[PracticeDay]) -> TeamToday:
+    """`team_today` over any practice days (`practice_days` for today, `period_days` for a period)."""
     worked = _accounts_worked(days, user)
     contacts = dict(
         scope_to_user(Contact.objects.filter(_within(days, "occurred_at", "day_starts")), user)

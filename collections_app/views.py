@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 
 from accounts.money import ZERO
 from accounts.selectors import practice_list
@@ -23,6 +24,14 @@ TEAM_SECTION = "team"
 def home(request):
     """The dashboard by tier: the front desk's appointments (never an amount), the rep's own day,
     the manager's practices and team. Every figure comes from a grouped query (collections_app.dashboard)."""
+    response = home_page(request)
+    return response.render() if isinstance(response, TemplateResponse) else response
+
+
+def home_page(request):
+    """The dashboard page not yet rendered (a TemplateResponse), so the layer above can add to it:
+    the site's home URL is reports.dashboard.home, which gives managers their collection rates,
+    AR by bucket and approvals around these figures. The team section answers rendered."""
     user = request.user
     practices = list(practice_list(user=user))
     manages = can_see(user, FieldGroup.MANAGEMENT)
@@ -68,7 +77,7 @@ def home(request):
             objects=[promise.account for promise in mine.promises_due],
             field_groups={FieldGroup.DEMOGRAPHICS, FieldGroup.BILLING},
         )
-    return render(request, "collections_app/home.html", context)
+    return TemplateResponse(request, "collections_app/home.html", context)
 
 
 @requires(FieldGroup.DEMOGRAPHICS)

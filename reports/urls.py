@@ -1,7 +1,10 @@
 from django.urls import path
 
-from reports import views
+from reports import dashboard, views
 
 urlpatterns = [
+    path("", dashboard.home, name="home"),
     path("audit/", views.AuditLogView.as_view(), name="audit-log"),
+    path("reports/", views.ReportIndexView.as_view(), name="reports"),
+    path("reports/<slug:slug>/", views.ReportView.as_view(), name="report"),
 ]
