@@ -1,0 +1,413 @@
+"""835 remittance advice: payments and adjustments to the ledger, claim by claim.
+
+Each claim (CLP) matches the practice's claim whose patient control number is CLP01. Before
+anything is posted the claim must balance (X12 835 balancing rules): CLP03 - CLP04 equals the sum
+of its adjustments, each service line's SVC02 - SVC03 equals the sum of its own, and CLP05
+(patient responsibility) equals the sum of the PR adjustments at claim and service level. A claim
+that does not balance is rejected with its segment number and nothing of it is posted.
+
+What a claim posts, each in the claim's own transaction (never half a claim), through
+accounts.services.transaction_post:
+- CLP04 as one insurance payment (EFT/ERA);
+- CO (contractual), OA (other) and PI (payer initiated) totals, each as a contractual adjustment:
+  the only kind the posting rules let lower (or, for a negative amount, raise) the insurance
+  balance alone; the group and its reason codes are in the memo and the reference;
+- PR (patient responsibility) as a transfer to the patient: out of insurance, onto the patient.
+References are "835:<payer>:<trace>:<payer claim number>:<group>" (trace: TRN02, the check or EFT
+number), so importing the same remittance again replays every posting and changes nothing.
+
+CLP02 = 22 is the payer reversing an earlier adjudication: its postings by the same payer on the
+claim's visit, from another remittance and not yet reversed, whose payment equals the reversal's
+CLP04 (negated), are reversed with transaction_reverse. PLB provider adjustments are kept on the
+remittance, never posted to a patient. A claim that matches nothing goes to the review list
+(UnmatchedClaim) with the remittance's facts; nothing about the patient is logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from accounts import services as ledger
+from accounts.models import Claim, Practice, Transaction
+from accounts.money import ZERO
+from accounts.selectors import practice_today
+from core.errors import ApplicationError
+from imports import x12
+from imports.batches import (
+    Summary,
+    already_imported_message,
+    batch_already_imported,
+    batch_finish,
+    batch_start,
+    break_digit_runs,
+)
+from imports.models import ImportBatch, ProviderAdjustment, Remittance, UnmatchedClaim
+
+logger = logging.getLogger(__name__)
+Kind = Transaction.Kind
+
+ADJUSTMENT_KIND = {
+    "CO": Kind.CONTRACTUAL_ADJUSTMENT,
+    "OA": Kind.CONTRACTUAL_ADJUSTMENT,
+    "PI": Kind.CONTRACTUAL_ADJUSTMENT,
+    "PR": Kind.TRANSFER_TO_PATIENT,
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class ClaimRejected(Exception):
+    def __init__(self, reason: str, position: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.position = position
+
+
+def _part(text: str, limit: int) -> str:
+    """A reference part: no colons or odd bytes; a long value becomes a stable digest."""
+    clean = break_digit_runs(_UNSAFE.sub("_", text.strip()))
+    if len(clean) <= limit:
+        return clean
+    return break_digit_runs(hashlib.sha256(clean.encode()).hexdigest())[:limit]
+
+
+def payer_key(remittance: x12.Remittance) -> str:
+    return _part(remittance.payer_identifier or remittance.payer_id or remittance.payer_name or "payer", 15)
+
+
+def reference_prefix(payer: str, trace: str = "") -> str:
+    return f"835:{payer}:" + (f"{_part(trace, 24)}:" if trace else "")
+
+
+def claim_reference(payer: str, trace: str, clp: x12.ClaimPayment, line: str) -> str:
+    # 4 + 16 + 25 + 25 + 4 <= 80 (Transaction.reference).
+    return f"{reference_prefix(payer, trace)}{_part(clp.payer_claim_number or clp.control_number, 24)}:{line}"
+
+
+def check_balances(clp: x12.ClaimPayment) -> None:
+    """The 835 balancing rules; ClaimRejected names the segment that does not balance."""
+    if clp.error is not None:
+        raise ClaimRejected(clp.error.reason, clp.error.position or clp.position)
+    total = sum((adj.amount for adj in clp.all_adjustments()), ZERO)
+    if clp.charge - clp.paid != total:
+        raise ClaimRejected(
+            f"claim {clp.control_number}: charge {clp.charge} minus payment {clp.paid} is {clp.charge - clp.paid}, "
+            f"but its adjustments sum to {total}",
+            clp.position,
+        )
+    for svc in clp.services:
+        svc_total = sum((adj.amount for adj in svc.adjustments), ZERO)
+        if svc.charge - svc.paid != svc_total:
+            raise ClaimRejected(
+                f"service line {svc.code}: charge {svc.charge} minus payment {svc.paid} is {svc.charge - svc.paid}, "
+                f"but its adjustments sum to {svc_total}",
+                svc.position,
+            )
+    pr = clp.total("PR")
+    stated = clp.patient_responsibility if clp.patient_responsibility is not None else ZERO
+    if stated != pr:
+        raise ClaimRejected(
+            f"claim {clp.control_number}: CLP05 patient responsibility {stated} differs from its PR adjustments {pr}",
+            clp.position,
+        )
+    if not clp.is_reversal:
+        if clp.paid < 0:
+            raise ClaimRejected(f"claim {clp.control_number}: a negative payment outside a reversal", clp.position)
+        if pr < 0:
+            raise ClaimRejected(f"claim {clp.control_number}: negative patient responsibility", clp.position)
+
+
+@dataclass
+class _Context:
+    practice: Practice
+    acting_user: object
+    summary: Summary
+    file_name: str
+    remittance: x12.Remittance
+    row: Remittance
+    payer: str
+    effective_on: date
+
+
+def import_835(*, practice: Practice, content: bytes | str, file_name: str, acting_user=None) -> Summary:
+    """Import one 835 file for a practice; a malformed file is refused whole, with its segment."""
+    summary = Summary(files=1)
+    try:
+        interchange = x12.read_as(content, "835")
+        remittances = x12.parse_835(interchange)
+    except x12.X12Error as error:
+        return _refused(practice, file_name, content, error, summary, ImportBatch.Kind.X12_835, acting_user)
+    digest = interchange.digest
+    earlier = batch_already_imported(practice=practice, kind=ImportBatch.Kind.X12_835, digest=digest)
+    if earlier is not None:
+        summary.files_already_imported = 1
+        summary.messages.append(already_imported_message(earlier, file_name))
+        return summary
+    summary.warnings.extend(f"{file_name}: {w}" for w in interchange.warnings)
+    _note_reused_interchange(practice, interchange, file_name, summary)
+    batch = batch_start(
+        practice=practice,
+        kind=ImportBatch.Kind.X12_835,
+        file_name=file_name,
+        digest=digest,
+        acting_user=acting_user,
+        interchange_sender=interchange.sender[:15],
+        interchange_control_number=interchange.control_number[:9],
+    )
+    for remittance in remittances:
+        _import_remittance(practice, batch, remittance, file_name, summary, acting_user)
+    batch_finish(batch, summary)
+    return summary
+
+
+def _refused(practice, file_name, content, error, summary, kind, acting_user) -> Summary:
+    summary.files_refused = 1
+    summary.reject(file_name, error.reason, segment=error.position)
+    raw = content.encode() if isinstance(content, str) else content
+    batch = batch_start(
+        practice=practice,
+        kind=kind,
+        file_name=file_name,
+        digest=hashlib.sha256(raw).hexdigest(),
+        acting_user=acting_user,
+    )
+    batch_finish(batch, summary, refused=True)
+    return summary
+
+
+def _note_reused_interchange(practice, interchange: x12.Interchange, file_name: str, summary: Summary) -> None:
+    if not interchange.control_number:
+        return
+    same = (
+        ImportBatch.objects.filter(
+            practice=practice,
+            interchange_sender=interchange.sender[:15],
+            interchange_control_number=interchange.control_number[:9],
+            status=ImportBatch.Status.DONE,
+        )
+        .order_by("started_at")
+        .first()
+    )
+    if same is not None:
+        summary.warnings.append(
+            f"{file_name}: interchange {interchange.control_number} from sender {interchange.sender} was seen "
+            f"before in {same.file_name} with other content; imported, each posting once by its reference"
+        )
+
+
+def _import_remittance(practice, batch, remittance: x12.Remittance, file_name, summary: Summary, acting_user) -> None:
+    payer = payer_key(remittance)
+    trace = remittance.trace_number or remittance.control_number
+    effective_on = remittance.payment_date or remittance.production_date or practice_today(practice)
+    with transaction.atomic():
+        row, _ = Remittance.objects.get_or_create(
+            practice=practice,
+            payer_key=payer,
+            trace_number=trace[:50],
+            defaults={
+                "batch": batch,
+                "payer_name": remittance.payer_name[:100],
+                "payment_amount": remittance.payment_amount,
+                "payment_method": remittance.method[:3],
+                "paid_on": effective_on,
+            },
+        )
+        sequence: dict[int, int] = defaultdict(int)
+        for plb in remittance.provider_adjustments:
+            sequence[plb.position] += 1
+            _, created = ProviderAdjustment.objects.get_or_create(
+                remittance=row,
+                position=plb.position,
+                sequence=sequence[plb.position],
+                defaults={
+                    "provider_identifier": plb.provider_id[:50],
+                    "fiscal_period_end": plb.period_end,
+                    "reason_code": plb.reason[:2],
+                    "reference": plb.reference[:50],
+                    "amount": plb.amount,
+                },
+            )
+            summary.provider_adjustments += int(created)
+    context = _Context(practice, acting_user, summary, file_name, remittance, row, payer, effective_on)
+    for clp in remittance.claims:
+        summary.claims += 1
+        for group in x12.ADJUSTMENT_GROUPS:
+            summary.adjustments[group] += clp.total(group)
+        try:
+            check_balances(clp)
+            _import_claim(context, clp)
+        except ClaimRejected as rejected:
+            summary.reject(file_name, rejected.reason, segment=rejected.position)
+        except ApplicationError as error:
+            summary.reject(file_name, f"claim {clp.control_number}: {error.message}", segment=clp.position)
+
+
+def _match(practice: Practice, clp: x12.ClaimPayment) -> Claim | None:
+    matches = list(
+        Claim.objects.filter(patient_control_number=clp.control_number, account__practice=practice).only(
+            "pk", "account_id", "encounter_id", "billed_amount", "payer_claim_number"
+        )[:2]
+    )
+    if len(matches) > 1:
+        raise ClaimRejected(
+            f"claim {clp.control_number}: the patient control number matches more than one claim", clp.position
+        )
+    return matches[0] if matches else None
+
+
+def _import_claim(context: _Context, clp: x12.ClaimPayment) -> None:
+    """Post one claim; the payments and adjustments count as posted (new or found on file)."""
+    claim = _match(context.practice, clp)
+    if claim is None:
+        _record_unmatched(context, clp)
+        return
+    # One claim, one transaction: a refusal of any posting rolls back the claim's other postings.
+    with transaction.atomic():
+        changed = _reverse(context, clp, claim) if clp.is_reversal else _post(context, clp, claim)
+    summary = context.summary
+    if changed:
+        if clp.is_reversal:
+            summary.claims_reversed += 1
+        else:
+            summary.claims_posted += 1
+    else:
+        summary.claims_unchanged += 1
+    summary.payments += clp.paid
+    for group in x12.ADJUSTMENT_GROUPS:
+        summary.adjustments_posted[group] += clp.total(group)
+
+
+def _memo(clp: x12.ClaimPayment, group: str, trace: str) -> str:
+    reasons = sorted({adj.reason for adj in clp.all_adjustments() if adj.group == group})
+    return break_digit_runs(f"ERA {trace}: {group} {' '.join(reasons)}")[:200]
+
+
+def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
+    trace = context.row.trace_number
+    postings: list[tuple[str, str, Decimal, Decimal]] = []
+    if clp.paid:
+        postings.append(("PAY", Kind.INSURANCE_PAYMENT, ZERO, -clp.paid))
+    for group in ("CO", "OA", "PI"):
+        value = clp.total(group)
+        if value:
+            postings.append((group, ADJUSTMENT_KIND[group], ZERO, -value))
+    pr = clp.total("PR")
+    if pr:
+        postings.append(("PR", Kind.TRANSFER_TO_PATIENT, pr, -pr))
+    new = 0
+    for line, kind, patient_amount, insurance_amount in postings:
+        row = ledger.transaction_post(
+            acting_user=context.acting_user,
+            account_id=claim.account_id,
+            kind=kind,
+            patient_amount=patient_amount,
+            insurance_amount=insurance_amount,
+            effective_on=context.effective_on,
+            encounter_id=claim.encounter_id,
+            payment_method=Transaction.PaymentMethod.EFT if kind == Kind.INSURANCE_PAYMENT else "",
+            reference=claim_reference(context.payer, trace, clp, line),
+            memo=_memo(clp, line, trace) if line != "PAY" else break_digit_runs(f"ERA {trace}")[:200],
+        )
+        new += int(not row.replayed)
+    context.summary.postings += new
+    if not new:
+        return False
+    adjusted = clp.paid + sum((clp.total(g) for g in x12.ADJUSTMENT_GROUPS), ZERO)
+    if clp.status == "4" or not clp.paid:
+        status = Claim.Status.DENIED
+    elif adjusted >= claim.billed_amount:
+        status = Claim.Status.PAID
+    else:
+        status = Claim.Status.PARTIALLY_PAID
+    Claim.objects.filter(pk=claim.pk).update(
+        paid_amount=F("paid_amount") + clp.paid,
+        status=status,
+        adjudicated_on=context.effective_on,
+        payer_claim_number=claim.payer_claim_number or clp.payer_claim_number[:50],
+    )
+    return True
+
+
+def _reverse(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
+    """Reverse the payer's earlier postings on this visit whose payment the reversal names."""
+    prefix = reference_prefix(context.payer)
+    own = reference_prefix(context.payer, context.row.trace_number)
+    rows = list(
+        Transaction.objects.filter(
+            account_id=claim.account_id, encounter_id=claim.encounter_id, reference__startswith=prefix
+        )
+        .exclude(reference__startswith=own)
+        .exclude(kind=Kind.REVERSAL)
+        .annotate(reversal_id=F("reversed_by__id"))
+        .order_by("-id")
+    )
+    groups: dict[str, list[Transaction]] = defaultdict(list)
+    for row in rows:
+        groups[row.reference.split(":")[2]].append(row)
+
+    def paid(group: list[Transaction]) -> Decimal:
+        return sum((r.insurance_amount for r in group if r.kind == Kind.INSURANCE_PAYMENT), ZERO)
+
+    # Newest remittance first; a reversal names its payment as a negative CLP04.
+    for group in groups.values():
+        if paid(group) != clp.paid:
+            continue
+        open_rows = [r for r in group if r.reversal_id is None]
+        if not open_rows:
+            return False  # reversed already: the same reversal again
+        for row in open_rows:
+            ledger.transaction_reverse(
+                acting_user=context.acting_user,
+                transaction_id=row.pk,
+                reason=break_digit_runs(f"Payer reversal (835 claim status 22), ERA {context.row.trace_number}"),
+                effective_on=context.effective_on,
+            )
+        context.summary.postings += len(open_rows)
+        Claim.objects.filter(pk=claim.pk).update(
+            paid_amount=F("paid_amount") + clp.paid, status=Claim.Status.PENDING, adjudicated_on=context.effective_on
+        )
+        return True
+    raise ClaimRejected(
+        f"claim {clp.control_number}: reversal of a payment of {-clp.paid} by this payer that is not on file",
+        clp.position,
+    )
+
+
+def _record_unmatched(context: _Context, clp: x12.ClaimPayment) -> None:
+    _, created = UnmatchedClaim.objects.get_or_create(
+        remittance=context.row,
+        position=clp.position,
+        defaults={
+            "practice": context.practice,
+            "patient_control_number": clp.control_number[:38],
+            "payer_claim_number": clp.payer_claim_number[:50],
+            "claim_status": clp.status[:2],
+            "charge_amount": clp.charge,
+            "paid_amount": clp.paid,
+            "patient_responsibility": clp.patient_responsibility or ZERO,
+            "patient_last_name": clp.patient_last[:100],
+            "patient_first_name": clp.patient_first[:100],
+            "member_id": clp.member_id[:80],
+            "service_date": clp.service_date,
+            "adjustments": {group: str(clp.total(group)) for group in x12.ADJUSTMENT_GROUPS},
+        },
+    )
+    # No PHI in the log or the summary: the control number and the segment, nothing about the patient.
+    logger.info("835 claim at segment %s matched no claim of practice %s", clp.position, context.practice.code)
+    context.summary.unmatched_claims.append(
+        {
+            "file": context.file_name,
+            "segment": clp.position,
+            "patient_control_number": clp.control_number,
+            "paid": str(clp.paid),
+            "new": created,
+        }
+    )
