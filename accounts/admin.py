@@ -32,6 +32,7 @@ class PracticeAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
             },
         ),
         ("Write-offs", {"fields": ("writeoff_limit_management",)}),
+        ("Agencies", {"fields": ("agency_min_balance", "agency_bad_debt_at_placement")}),
         ("Calls and compliance", {"fields": ("call_cap_count", "call_cap_days", "follows_501r")}),
         ("Claims", {"fields": ("claim_followup_days",)}),
     )

@@ -78,7 +78,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts_chargeline": ("id", "encounter_id", "procedure_code", "modifiers", "units", "amount"),
     "accounts_claim": (
         "id", "encounter_id", "account_id", "payer_name", "payer_id", "payer_claim_number", "status",
-        "billed_amount", "paid_amount", "submitted_on", "adjudicated_on",
+        "billed_amount", "paid_amount", "submitted_on", "adjudicated_on", "patient_control_number",
     ),
     "accounts_transaction": (
         "id", "encounter_id", "reverses_id", "account_id", "kind", "patient_amount", "insurance_amount",
@@ -872,7 +872,7 @@ class DemoGenerator:
                 claim_id, encounter_id,
                 join((
                     account, payer_name, payer_id, claim_number, status, money(billed), money(paid),
-                    self._day(submitted), adjudicated_on,
+                    self._day(submitted), adjudicated_on, "",
                 )),
             ))  # fmt: skip
         return ledger, patient_debits, provider

@@ -83,6 +83,16 @@ class Practice(models.Model):
     plan_reminder_days_before = models.PositiveIntegerField(
         default=5, help_text="Days before each plan installment's due date that its reminder goes out; 0: none."
     )
+    # Agency placement policy (collections_app.agencies). Which agency is the default is kept on the
+    # agency (Agency.is_default, one per practice): a foreign key from here would point up the layers.
+    agency_min_balance = models.DecimalField(
+        **MONEY, default=Decimal("100.00"), help_text="Accounts owing less are never placed with an agency."
+    )
+    agency_bad_debt_at_placement = models.BooleanField(
+        default=True,
+        help_text="Write the balance off to bad debt when it is placed; agency collections then post as "
+        "bad-debt recovery.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -332,9 +342,19 @@ class Claim(models.Model):
     paid_amount = models.DecimalField(**MONEY, default=ZERO)
     submitted_on = models.DateField()
     adjudicated_on = models.DateField(null=True, blank=True)
+    # CLM01 of the 837P we sent: the payer returns it as CLP01 in the 835, where it is how a
+    # remittance finds its claim (imports.remittance, with the account's practice).
+    patient_control_number = models.CharField(max_length=38, blank=True, default="", db_default="")
 
     class Meta:
-        indexes = [models.Index(fields=["status", "submitted_on"], name="claim_status_submitted")]
+        indexes = [
+            models.Index(fields=["status", "submitted_on"], name="claim_status_submitted"),
+            models.Index(
+                fields=["patient_control_number"],
+                condition=~Q(patient_control_number=""),
+                name="claim_patient_control_number",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Claim {self.payer_claim_number or self.pk}"

@@ -184,3 +184,6 @@ for _model in (Group, AccessLog, AccessFailureLog, AccessAttempt):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 admin.site.register(AccessAttempt, LockoutAdmin)
+
+
+from collections_app.agencies import admin as agencies_admin  # noqa: E402, F401  (registers the agencies)

@@ -8,3 +8,4 @@ class CollectionsConfig(AppConfig):
     def ready(self):
         # Connecting receivers is what importing the module does; Django's documented place for it.
         from collections_app import receivers  # noqa: F401  (the queue follows every ledger posting)
+        from collections_app.agencies import receivers as agency_receivers  # noqa: F401  (placements follow too)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import PatientAccount
+from collections_app.agencies.demo import seed_agencies
 from collections_app.models import (
     AccountHold,
     AccountNote,
@@ -27,6 +28,7 @@ from collections_app.models import (
 )
 from core.access import practice_ids_for
 from core.models import StaffUser
+from writeoffs.demo import seed_writeoff_requests
 
 SAMPLE_EVERY = 10
 BATCH = 5_000
@@ -250,7 +252,11 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
     if rep is not None:
         for practice_id in practice_ids_for(rep):
             RepAssignment.objects.get_or_create(rep=rep, practice_id=practice_id, bucket=RepAssignment.Bucket.ALL)
+    writeoffs = seed_writeoff_requests(seed=seed, today=today)
+    agencies = seed_agencies(seed=seed, today=today)
     return {
+        **writeoffs,
+        **agencies,
         "contacts": len(contacts),
         "promises": len(promises),
         "holds": len(holds),

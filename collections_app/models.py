@@ -168,6 +168,10 @@ class Contact(models.Model):
         INFORMATION_GIVEN = "information_given", "Information given"
         LETTER_SENT = "letter_sent", "Letter sent"
         FINAL_NOTICE_SENT = "final_notice_sent", "Final notice sent"
+        # The letters IRS 501(r) counts from (collections_app.agencies.rules): the first statement
+        # after service, and the written notice of collection action 30 days before one.
+        STATEMENT_SENT = "statement_sent", "Statement sent"
+        NOTICE_501R_SENT = "notice_501r_sent", "Notice of collection action (501(r)) sent"
 
     account = models.ForeignKey("accounts.PatientAccount", on_delete=models.CASCADE, related_name="contacts")
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
@@ -506,3 +510,16 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"Nightly job {self.job.replace('_', ' ')} for {self.as_of:%m/%d/%Y}"
+
+
+# Agencies and placements live in their own module; importing it here registers them with this app.
+from collections_app.agencies.models import (  # noqa: E402, F401
+    Agency,
+    AgencyCandidateCount,
+    AgencyFile,
+    AgencyPayment,
+    AgencyPaymentImport,
+    DirectPayment,
+    Placement,
+    PlacementBatch,
+)

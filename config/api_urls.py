@@ -25,5 +25,8 @@ urlpatterns = [
     path("", include("collections_app.holds.api_urls")),
     path("", include("collections_app.correspondence.api_urls")),
     path("", include("collections_app.nightly.api_urls")),
+    path("", include("collections_app.agencies.api_urls")),
     path("", include("payment_plans.api_urls")),
+    path("", include("writeoffs.api_urls")),
+    path("", include("reports.api_urls")),
 ]

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("accounts.urls")),
     path("", include("payment_plans.urls")),
+    path("", include("writeoffs.urls")),
     path("", include("collections_app.urls")),
     path("", include("reports.urls")),
     path("api/", include("config.api_urls")),

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "accounts",
     "payment_plans",
     "writeoffs",
+    "imports",
     "collections_app",
     "reports",
 ]

@@ -150,6 +150,9 @@ def form_pages(world) -> list[tuple[str, bool]]:
         (reverse("plans-panel", args=[world.spare_account.pk]), True),  # no plan yet: the set-up form
         (reverse("plan-detail", args=[plan]), False),
         (reverse("patient-edit", args=[world.patient.pk]), False),
+        (reverse("writeoffs-panel", args=[world.spare_account.pk]), True),
+        (reverse("writeoff-approvals"), False),
+        (reverse("writeoff-detail", args=[world.writeoff.pk]), False),
     ]
 
 

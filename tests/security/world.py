@@ -16,14 +16,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.selectors import practice_today
+from collections_app.agencies import services as agencies
 from collections_app.correspondence import services as correspondence
 from collections_app.holds import services as holds
-from collections_app.models import JobRun, QueueEntry, WorkItem
+from collections_app.models import Agency, Contact, JobRun, QueueEntry, WorkItem
 from collections_app.queues import services as queues
 from core.services import api_token_issue
 from payment_plans import services as plans
 from tests.conftest import post_visit
 from tests.factories import PatientAccountFactory, minimal_pdf
+from writeoffs import services as writeoffs
+from writeoffs.models import SmallBalanceRun
 
 PERSONAS = ("anon", "low", "medium", "manager", "director", "outsider")
 
@@ -44,6 +47,12 @@ class World:
     rep: object
     users: dict
     spare_account: object  # same practice, a balance, no plan or hold: the set-up forms show
+    writeoff: object = None  # a write-off the rep proposed, waiting for approval
+    small_balance_run: object = None  # a night's small-balance preview waiting for a manager
+    agency: object = None  # the practice's default collection agency
+    placement: object = None  # an account placed with it, in `batch`, with its placement file
+    batch: object = None
+    agency_file: object = None
 
 
 def build_world(*, account, personas, practice, other_practice) -> World:
@@ -84,6 +93,11 @@ def build_world(*, account, personas, practice, other_practice) -> World:
     spare = PatientAccountFactory(practice=practice, account_number="N0005678")
     post_visit(spare, days_ago=60, charge="150.00", to_patient="150.00")
     spare.refresh_from_db()
+    writeoff = writeoffs.writeoff_propose(
+        acting_user=medium, account_id=spare.pk, amount="40.00", reason="bad_debt", note="No response."
+    )
+    small_balance_run = SmallBalanceRun.objects.create(practice=practice, run_on=today)
+    agency, placement = _placed_with_agency(practice, manager)
     return World(
         practice=practice,
         other_practice=other_practice,
@@ -99,7 +113,31 @@ def build_world(*, account, personas, practice, other_practice) -> World:
         rep=medium,
         users={"anon": None, **personas},
         spare_account=spare,
+        writeoff=writeoff,
+        small_balance_run=small_balance_run,
+        agency=agency,
+        placement=placement,
+        batch=placement.batch,
+        agency_file=placement.batch.file,
     )
+
+
+def _placed_with_agency(practice, manager):
+    """An agency, and an account its final notice made ready, placed with it by the manager."""
+    agency = Agency.objects.create(practice=practice, name="Keystone Recovery", is_default=True, commission_rate=25)
+    placed = PatientAccountFactory(practice=practice, account_number="N0009876")
+    post_visit(placed, days_ago=400, charge="700.00", to_patient="700.00")
+    Contact.objects.create(
+        account=placed,
+        practice=practice,
+        channel=Contact.Channel.LETTER,
+        party=Contact.Party.PATIENT,
+        outcome=Contact.Outcome.FINAL_NOTICE_SENT,
+        occurred_at=timezone.now() - timedelta(days=45),
+    )
+    preview = agencies.placement_preview(acting_user=manager, account_ids=[placed.pk])
+    [batch] = agencies.placement_place(acting_user=manager, account_ids=[placed.pk], fingerprint=preview.fingerprint)
+    return agency, batch.placements.get()
 
 
 # --- the URLs ---------------------------------------------------------------------------------------
@@ -167,12 +205,35 @@ PK_OBJECTS = {
     "api-plan-activate": "plan",
     "api-plan-cancel": "plan",
     "api-plan-modify": "plan",
+    "writeoff-detail": "writeoff",
+    "writeoff-approve": "writeoff",
+    "writeoff-deny": "writeoff",
+    "writeoff-reverse": "writeoff",
+    "small-balance-run-approve": "small_balance_run",
+    "small-balance-run-discard": "small_balance_run",
+    "api-writeoff-approve": "writeoff",
+    "api-writeoff-deny": "writeoff",
+    "api-writeoff-reverse": "writeoff",
+    "agency-batch-detail": "batch",
+    "agency-recall-file": "agency",
+    "agency-direct-payments-file": "agency",
+    "agency-file-download": "agency_file",
+    "api-placement-recall": "placement",
+    "api-agency-file": "agency_file",
 }
+
+
+# Path parameters that name no object but a fixed thing: the value walked (every report's slug is
+# walked by tests/reports/test_report_access.py).
+PARAMETER_VALUES = {"slug": "aging"}
 
 
 def path_for(route: Route, world: World) -> str:
     kwargs = {}
     for parameter in route.params:
+        if parameter in PARAMETER_VALUES:
+            kwargs[parameter] = PARAMETER_VALUES[parameter]
+            continue
         kind = PK_OBJECTS.get(route.key, "account") if parameter == "pk" else PARAMETER_OBJECTS[parameter]
         kwargs[parameter] = getattr(world, kind).pk
     if route.name:

@@ -1,0 +1,1 @@
+"""Collection agencies: candidates, placement, recall, agency payments and their files."""

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from collections_app.agencies import api
+
+urlpatterns = [
+    path("agencies/", api.AgencyListApi.as_view(), name="api-agency-list"),
+    path("placements/candidates/", api.CandidateListApi.as_view(), name="api-placement-candidates"),
+    path("placements/", api.PlacementCreateApi.as_view(), name="api-placement-create"),
+    path("placements/<int:pk>/recall/", api.PlacementRecallApi.as_view(), name="api-placement-recall"),
+    path("agency-files/<int:pk>/", api.AgencyFileApi.as_view(), name="api-agency-file"),
+    path("agency-payments/", api.AgencyPaymentApi.as_view(), name="api-agency-payments"),
+]
