@@ -3,8 +3,8 @@ practice (the default takes CSV, the other fixed-width), final notices sent 35 t
 a few active accounts with a balance over the practice's minimum (candidates today), a few sent
 last week (not yet), and one small batch already placed through the services (its file to
 download; only when seeding for today). Where a practice follows 501(r), the candidates also get
-their first statement and written notice. A handful of rows per practice whatever the number of accounts: the accounts are
-the first by id that fit (one indexed scan each).
+their first statement and written notice. A handful of rows per practice whatever the number of
+accounts: the accounts are the first by id that fit (one indexed scan each).
 """
 
 import random
