@@ -219,7 +219,7 @@ def test_the_500_page_has_no_inline_code():
 
 
 # Served as a PDF by WeasyPrint, never as a page.
-NOT_SERVED_AS_HTML = {"payment_plans/agreement_pdf.html"}
+NOT_SERVED_AS_HTML = {"payment_plans/agreement_pdf.html", "reports/report_pdf.html"}
 # htmx features that evaluate strings as script (refused with allowEval off), and javascript: URLs.
 EVAL = {
     "hx-trigger filter": re.compile(r'hx-trigger="[^"]*\['),

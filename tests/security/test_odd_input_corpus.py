@@ -9,6 +9,7 @@ page numbers and sign-in names.
 """
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -193,7 +194,8 @@ def corpus_for_schema(item: dict) -> list:
 def api_path(template: str, world) -> str:
     """The schema's /api/plans/{id}/ as a real path: the route the resolver has for it."""
     for route in all_routes().values():
-        if "/" + route.route.replace("<int:pk>", "{id}") == template:
+        schema_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.route.replace("<int:pk>", "{id}"))
+        if "/" + schema_path == template:
             return path_for(route, world)
     raise AssertionError(f"no route for {template}")
 
