@@ -43,6 +43,12 @@ class Practice(models.Model):
         default=30, help_text="Days after the date of service before a patient balance is past due."
     )
     final_notice_after_days = models.PositiveIntegerField(default=90)
+    statement_min_balance = models.DecimalField(
+        **MONEY, default=Decimal("5.00"), help_text="No statement for a patient balance under this."
+    )
+    statement_guarantor_min_days = models.PositiveIntegerField(
+        default=25, help_text="At most one statement to a guarantor in this many days."
+    )
     plan_min_installment = models.DecimalField(**MONEY, default=Decimal("25.00"))
     plan_max_months = models.PositiveIntegerField(default=24)
     plan_min_down_payment_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
@@ -257,6 +263,8 @@ class PatientAccount(models.Model):
     # Communication flags (collections_app's governor reads them): FDCPA 15 USC 1692c(c) cease
     # communication; 1692c(a)(2) a represented consumer is contacted through the attorney.
     cease_communication_on = models.DateField(null=True, blank=True)
+    # IRS 501(r) counts its 120 days from the first statement after service (reports.statements).
+    first_statement_on = models.DateField("first statement after service", null=True, blank=True)
     attorney_represented = models.BooleanField(default=False)
     attorney_name = models.CharField(max_length=200, blank=True)
     attorney_phone = models.CharField(max_length=20, blank=True)

@@ -216,6 +216,7 @@ class ContactConsent(models.Model):
     class Channel(models.TextChoices):
         TEXT = "text", "Text messages"
         AUTODIALED_CALL = "autodialed_call", "Autodialed or prerecorded calls"
+        EMAIL_STATEMENTS = "email_statements", "Statements by email"
 
     account = models.ForeignKey("accounts.PatientAccount", on_delete=models.CASCADE, related_name="consents")
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
