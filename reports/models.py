@@ -123,6 +123,9 @@ class Statement(models.Model):
         ESTATE = "estate", "Estate"
 
     account = models.ForeignKey("accounts.PatientAccount", on_delete=models.PROTECT, related_name="statements")
+    # One statement covers all of a guarantor's accounts in the practice: `account` is the one it is
+    # filed under (the oldest balance), `covers` every account it lists, `account` included.
+    covers = models.ManyToManyField("accounts.PatientAccount", related_name="statements_covering", blank=True)
     practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
     guarantor = models.ForeignKey("accounts.Guarantor", on_delete=models.PROTECT, related_name="+")
     batch = models.ForeignKey(
