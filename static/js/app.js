@@ -113,8 +113,16 @@
     try { return JSON.parse(window.localStorage.getItem(OPEN_PANELS) || "[]"); } catch (e) { return []; }
   }
 
+  // htmx wires the page's panels on DOMContentLoaded; a click before the page has loaded waits for
+  // it (otherwise the panel's "panel-open" event would go to an element nobody listens on yet).
+  var pageLoaded = document.readyState === "complete";
+
   function openPanel(slot) {
-    if (!slot || !window.htmx) return;
+    if (!slot) return;
+    if (!pageLoaded || !window.htmx) {
+      window.addEventListener("load", function () { openPanel(slot); }, { once: true });
+      return;
+    }
     window.htmx.trigger(slot, "panel-open");
     var keys = openPanelKeys();
     if (keys.indexOf(slot.dataset.panel) === -1) {
@@ -136,7 +144,10 @@
   }
 
   // After htmx has wired the page (it does so on DOMContentLoaded).
-  window.addEventListener("load", reopenPanels);
+  window.addEventListener("load", function () {
+    pageLoaded = true;
+    reopenPanels();
+  });
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var slot = event.detail.target && event.detail.target.closest && event.detail.target.closest(".panel-slot");
