@@ -69,6 +69,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "primary_insurance", "payer_name", "assigned_rep_id", "follow_up_on", "patient_balance",
         "insurance_balance", "last_patient_payment_on", "cease_communication_on", "attorney_represented",
         "attorney_name", "attorney_phone", "version", "opened_on", "created_at", "updated_at",
+        "first_statement_on",
     ),
     # Below, the columns holding chunk-local ids come first (see ID_COLUMNS).
     "accounts_encounter": (
@@ -649,7 +650,7 @@ class DemoGenerator:
             str(guarantor_id), "active", "", insurance, payer[0], null, null, money(patient_cents),
             money(insurance_cents), null if last_payment is None else self._day(last_payment), null,
             self.dialect.false, "", "", "1",
-            self._day(opened), created_at, created_at,
+            self._day(opened), created_at, created_at, null,
         )))  # fmt: skip
 
         if not deceased and rnd() < 0.16:
