@@ -28,6 +28,7 @@ from collections_app.models import (
 )
 from core.access import practice_ids_for
 from core.models import StaffUser
+from payment_plans.demo import seed_payment_plans
 from writeoffs.demo import seed_writeoff_requests
 
 SAMPLE_EVERY = 10
@@ -253,9 +254,11 @@ def seed_collections_activity(*, seed: int, today: date) -> dict[str, int]:
         for practice_id in practice_ids_for(rep):
             RepAssignment.objects.get_or_create(rep=rep, practice_id=practice_id, bucket=RepAssignment.Bucket.ALL)
     writeoffs = seed_writeoff_requests(seed=seed, today=today)
+    plans = seed_payment_plans(seed=seed, today=today)
     agencies = seed_agencies(seed=seed, today=today)
     return {
         **writeoffs,
+        **plans,
         **agencies,
         "contacts": len(contacts),
         "promises": len(promises),
