@@ -129,15 +129,31 @@ class Basis:
 
 
 # Where first-statement dates live: (table, account column, date column), one row per statement
-# mailed to the account. None while nothing records statements yet: the first-statement basis then
-# falls back to the date of service (FIRST_STATEMENT_FALLBACK says so on the report). When the
-# statement cycle records its statements, name the table here and the basis follows: an open
-# balance ages from the first statement mailed on or after its date of service (on or before the
-# as-of date); a balance no statement has covered yet is current.
-FIRST_STATEMENT_SOURCE: tuple[str, str, str] | None = None
+# mailed to the account. The statements are recorded above this layer (reports), which names its
+# table here when it loads (`first_statement_source_set`). An open balance ages from the first
+# statement mailed on or after its date of service (on or before the as-of date); a balance no
+# statement has covered yet is current. While no source is set (an installation without the
+# statements), the basis falls back to the date of service and FIRST_STATEMENT_FALLBACK says so.
+_first_statement_source: tuple[str, str, str] | None = None
+
+
+def first_statement_source_set(table: str, account_column: str, date_column: str) -> None:
+    global _first_statement_source
+    _first_statement_source = (table, account_column, date_column)
+
+
+def first_statement_source() -> tuple[str, str, str] | None:
+    return _first_statement_source
+
+
 FIRST_STATEMENT_FALLBACK = (
     "No statement dates are recorded yet, so the first-statement basis ages each balance from its "
     "date of service until the statement cycle records the statements it mails."
+)
+FIRST_STATEMENT_NOTE = (
+    "First statement: each open patient balance ages from the first statement mailed for it (on or "
+    "after its date of service); a balance no statement has covered yet is current. Insurance "
+    "balances age from the date of service."
 )
 
 GROUP_PRACTICE, GROUP_PROVIDER, GROUP_PAYER = "practice", "provider", "payer"
@@ -273,8 +289,8 @@ def aging_by_group(
             "join_last_pool": "JOIN account_last l ON l.account_id = p.account_id",
             "join_last_insurance": "JOIN account_last l ON l.account_id = v.account_id",
         }
-    elif basis == Basis.FIRST_STATEMENT and FIRST_STATEMENT_SOURCE is not None:
-        table, account_column, date_column = FIRST_STATEMENT_SOURCE
+    elif basis == Basis.FIRST_STATEMENT and first_statement_source() is not None:
+        table, account_column, date_column = first_statement_source()
 
         def first_statement(alias: str, service: str) -> str:
             return (

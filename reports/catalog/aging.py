@@ -16,13 +16,14 @@ from django import forms
 from accounts.aging import (
     BUCKET_LABELS,
     FIRST_STATEMENT_FALLBACK,
-    FIRST_STATEMENT_SOURCE,
+    FIRST_STATEMENT_NOTE,
     GROUP_PAYER,
     GROUP_PRACTICE,
     GROUP_PROVIDER,
     AgingCell,
     Basis,
     aging_by_group,
+    first_statement_source,
 )
 from accounts.models import PracticeAgingSnapshot
 from accounts.money import ZERO
@@ -120,8 +121,8 @@ class AgingReport(Report):
                 ids, as_of=params.as_of, basis=basis, group_by=group_by, include_agency=include_agency
             )
             source = f"The ledger, as of {params.as_of:%m/%d/%Y} (postings dated after it are left out)"
-        if basis == Basis.FIRST_STATEMENT and FIRST_STATEMENT_SOURCE is None:
-            notes.append(FIRST_STATEMENT_FALLBACK)
+        if basis == Basis.FIRST_STATEMENT:
+            notes.append(FIRST_STATEMENT_FALLBACK if first_statement_source() is None else FIRST_STATEMENT_NOTE)
         if basis == Basis.LAST_ACTIVITY:
             notes.append("Last activity: the latest posting of any kind on the account on or before the as-of date.")
         if group_by == GROUP_PAYER:

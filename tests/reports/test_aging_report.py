@@ -14,6 +14,7 @@ from accounts.aging import Basis, aging_by_group
 from accounts.jobs import refresh_aging
 from accounts.models import PatientAccount, Transaction
 from reports.framework import get_report, run_report
+from reports.models import Statement
 from tests.conftest import post_visit
 from tests.factories import EncounterFactory, PatientAccountFactory
 
@@ -154,10 +155,42 @@ def test_last_activity_basis_ages_from_the_last_posting(book, manager):
     assert any("Last activity" in note for note in result.notes)
 
 
-def test_first_statement_basis_says_how_it_falls_back(book, manager):
+def _mailed(account, days_ago, *, kind="statement"):
+    today = timezone.localdate()
+    statement = Statement.objects.create(
+        account=account,
+        practice=account.practice,
+        guarantor=account.guarantor,
+        kind=kind,
+        statement_date=today - timedelta(days=days_ago),
+        mailed_on=today - timedelta(days=days_ago),
+        amount_due=account.patient_balance,
+    )
+    statement.covers.add(account)
+    return statement
+
+
+def test_first_statement_basis_counts_a_balance_no_statement_covered_as_current(book, manager):
     result = run(manager, basis=Basis.FIRST_STATEMENT)
-    assert table(result, "patient").totals == table(run(manager), "patient").totals
-    assert any("falls back" in note or "date of service" in note for note in result.notes)
+    patient = table(result, "patient")
+    assert patient.totals["0-30"] == D("200.00")  # both open balances of `account`, never billed
+    assert patient.totals["balance"] == D("170.00")
+    assert table(result, "insurance").totals["0-30"] == D("500.00")  # insurance ages from service
+    assert any("First statement" in note for note in result.notes)
+
+
+def test_first_statement_basis_ages_each_balance_from_the_first_statement_after_its_service(book, manager):
+    account = book["account"]
+    _mailed(account, 95)  # after the 100-day-old visit, before the 45-day-old one
+    _mailed(account, 40, kind="dunning_30")  # the first document after the 45-day-old visit
+    _mailed(account, 10, kind="inquiry_response")  # a letter, not a statement: does not count
+    patient = table(run(manager, basis=Basis.FIRST_STATEMENT), "patient")
+    assert patient.totals["91-120"] == D("120.00")
+    assert patient.totals["31-60"] == D("80.00")
+    assert patient.totals["0-30"] == D("0.00")
+    # As of 50 days ago, the 40-day-old letter had not been mailed: the $80 was not billed yet.
+    earlier = run(manager, basis=Basis.FIRST_STATEMENT, as_of=(book["today"] - timedelta(days=50)).isoformat())
+    assert table(earlier, "patient").totals["31-60"] == D("120.00")  # 95 - 50 = 45 days since the statement
 
 
 def test_the_nightly_snapshot_is_read_when_it_matches_and_agrees_with_the_ledger(book, manager, practice):
@@ -181,4 +214,4 @@ def test_the_page_says_where_the_figures_come_from(book, manager, practice, clie
     assert "Nightly snapshot of" in page
     page = client.get(reverse("report", args=["aging"]), {"basis": "first_statement"}).content.decode()
     assert "The ledger, as of" in page
-    assert "date of service until the statement cycle records" in page
+    assert "a balance no statement has covered yet is current" in page
