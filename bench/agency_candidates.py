@@ -8,7 +8,9 @@ Against an already seeded and migrated PostgreSQL database. The seed sends no fi
 first, inside one transaction that is rolled back at the end (the database keeps nothing), the
 bench records a final notice 45 days ago on one in --every of the active accounts owing $100 or
 more, and makes the largest practice follow 501(r), giving two in three of its noticed accounts a
-first statement 150 days ago and a written notice 40 days ago (the rest must be refused). Then,
+first statement letter 150 days ago and a written notice 40 days ago, and the third a first
+statement date 150 days ago on the account (the statement cycle's column), half of them with the
+written notice (the other half must be refused). Then,
 interleaved (job, floor, job, floor, ...), median of --repeats, each in a savepoint rolled back:
 
 - job: the nightly `agency_candidates` job (collections_app.agencies.jobs): the candidate rule of
@@ -51,9 +53,25 @@ FROM collections_app_contact c
 CROSS JOIN (VALUES ('statement_sent', %(statement_at)s::timestamptz), ('notice_501r_sent', %(notice_at)s::timestamptz)) v(outcome, at)
 WHERE c.practice_id = %(practice)s AND c.outcome = 'final_notice_sent' AND c.account_id %% 3 <> 0
 """
+# The rest of the 501(r) practice's noticed accounts: the first statement date kept on the account
+# (the statement cycle's column) instead of a "statement sent" letter; half of them with the notice.
+SEED_FIRST_STATEMENT_SQL = """
+UPDATE accounts_patientaccount a SET first_statement_on = %(statement_on)s
+FROM collections_app_contact c
+WHERE c.account_id = a.id AND c.practice_id = %(practice)s AND c.outcome = 'final_notice_sent'
+  AND c.account_id %% 3 = 0
+"""
+SEED_NOTICE_ONLY_SQL = """
+INSERT INTO collections_app_contact
+    (account_id, practice_id, channel, party, outcome, autodialed, notes, occurred_at, idempotency_key, override_reason)
+SELECT c.account_id, c.practice_id, 'letter', 'guarantor', 'notice_501r_sent', false, '', %(notice_at)s, '', ''
+FROM collections_app_contact c
+WHERE c.practice_id = %(practice)s AND c.outcome = 'final_notice_sent' AND c.account_id %% 3 = 0
+  AND abs(hashtext(c.account_id::text)) %% 2 = 0
+"""
 
 FLOOR_SQL = """
-WITH pd(practice_id, min_balance, follows_501r, notice_bound, statement_bound) AS (VALUES {values})
+WITH pd(practice_id, min_balance, follows_501r, notice_bound, statement_bound, statement_day) AS (VALUES {values})
 SELECT a.practice_id, COUNT(*), COALESCE(SUM(a.patient_balance), 0),
        COUNT(*) FILTER (WHERE a.patient_balance >= 500)
 FROM accounts_patientaccount a
@@ -62,8 +80,9 @@ WHERE a.status = 'active' AND a.patient_balance > 0 AND a.patient_balance >= pd.
   AND EXISTS (SELECT 1 FROM collections_app_contact c WHERE c.account_id = a.id
               AND c.outcome = 'final_notice_sent' AND c.occurred_at < pd.notice_bound)
   AND (NOT pd.follows_501r OR (
-        EXISTS (SELECT 1 FROM collections_app_contact c WHERE c.account_id = a.id
-                AND c.outcome = 'statement_sent' AND c.occurred_at < pd.statement_bound)
+        (a.first_statement_on <= pd.statement_day
+         OR EXISTS (SELECT 1 FROM collections_app_contact c WHERE c.account_id = a.id
+                AND c.outcome = 'statement_sent' AND c.occurred_at < pd.statement_bound))
     AND EXISTS (SELECT 1 FROM collections_app_contact c WHERE c.account_id = a.id
                 AND c.outcome = 'notice_501r_sent' AND c.occurred_at < pd.notice_bound)))
   AND NOT EXISTS (SELECT 1 FROM collections_app_accounthold h WHERE h.account_id = a.id AND h.released_at IS NULL)
@@ -120,13 +139,14 @@ def run_floor(practices_as_of):
 
     values, params = [], []
     for practice, as_of in sorted(practices_as_of.items(), key=lambda item: item[0].pk):
-        values.append("(%s, %s::numeric, %s, %s::timestamptz, %s::timestamptz)")
+        values.append("(%s, %s::numeric, %s, %s::timestamptz, %s::timestamptz, %s::date)")
         params += [
             practice.pk,
             practice.agency_min_balance,
             practice.follows_501r,
             start_of_day(practice, as_of - timedelta(days=FINAL_NOTICE_WAIT_DAYS - 1)),
             start_of_day(practice, as_of - timedelta(days=RULE_501R_STATEMENT_DAYS - 1)),
+            as_of - timedelta(days=RULE_501R_STATEMENT_DAYS),
         ]
     with connection.cursor() as cursor:
         started = time.perf_counter()
@@ -176,12 +196,19 @@ def main() -> int:
                 },
             )
             letters_501r = cursor.rowcount
+            cursor.execute(
+                SEED_FIRST_STATEMENT_SQL, {"practice": largest[0], "statement_on": (now - timedelta(days=150)).date()}
+            )
+            first_statements = cursor.rowcount
+            cursor.execute(SEED_NOTICE_ONLY_SQL, {"practice": largest[0], "notice_at": now - timedelta(days=40)})
+            letters_501r += cursor.rowcount
+            cursor.execute("ANALYZE accounts_patientaccount")
             cursor.execute("ANALYZE collections_app_contact")
         practices = {p: practice_today(p) for p in Practice.objects.filter(is_active=True)}
         context = JobContext(as_of=min(practices.values()), practice_dates={p.pk: d for p, d in practices.items()})
         log(
             f"{accounts_total:,} accounts; {notices:,} final notices and {letters_501r:,} 501(r) letters added "
-            f"(rolled back at the end); {largest[1]} follows 501(r)"
+            f"and {first_statements:,} first statement dates set (rolled back at the end); {largest[1]} follows 501(r)"
         )
         run_job(context)  # warm-up, untimed
         run_floor(practices)
@@ -226,9 +253,10 @@ def main() -> int:
             f"`bench/agency_candidates.py`: {accounts_total:,} accounts over {len(practices)} practices. In a "
             f"transaction rolled back: {notices:,} final notices 45 days ago (one in {args.every} active accounts "
             f"owing $100 or more), `{largest[1]}` made to follow 501(r) with {letters_501r:,} statements and "
-            f"written notices on two in three of its noticed accounts. The nightly `agency_candidates` job (the "
-            f"rule as one aggregate per practice, and its upserts) beside one hand-written statement of the "
-            f"same rule; interleaved, each rolled back, median of {args.repeats}.",
+            f"written notices on two in three of its noticed accounts, and on the third its first statement date "
+            f"kept on the account ({first_statements:,}; half of them with the written notice). The nightly "
+            f"`agency_candidates` job (the rule as one aggregate per practice, and its upserts) beside one "
+            f"hand-written statement of the same rule; interleaved, each rolled back, median of {args.repeats}.",
             "",
             "| what | job | floor | ratio | target |",
             "|---|---|---|---|---|",

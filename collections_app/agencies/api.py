@@ -13,7 +13,7 @@ from accounts.money import MONEY
 from accounts.selectors import practice_today
 from collections_app.agencies import files, rules, selectors, services
 from collections_app.models import Agency, Placement
-from core.access import FieldGroup, check_field_group
+from core.access import FieldGroup, check_field_group, practices_for
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_read, audit_reads
 
@@ -22,6 +22,7 @@ MANAGEMENT = FieldGroup.MANAGEMENT
 MAX_ID = 2**63 - 1  # a database id (bigint); larger numbers are a 400, not a query
 REFUSED_400 = OpenApiResponse(description="Refused: the field named says why (nothing was placed or posted).")
 REFUSED_403 = OpenApiResponse(description="Your access tier may not do this.")
+NOT_FOUND_404 = OpenApiResponse(description="An account, placement or agency outside your practices.")
 
 # --- Output ------------------------------------------------------------------------------------------
 
@@ -240,10 +241,12 @@ class CandidateListApi(Api):
     @extend_schema(
         summary="Accounts ready to place with an agency today",
         parameters=[CandidateQueryInput],
-        responses=CandidateOutput(many=True),
+        responses={200: CandidateOutput(many=True), 400: REFUSED_400, 403: REFUSED_403},
     )
     def get(self, request):
         query = self.valid_query(CandidateQueryInput)
+        if query.get("practice") and not practices_for(request.user).filter(pk=query["practice"]).exists():
+            raise serializers.ValidationError({"practice": ["Choose one of your practices."]})
         queryset = selectors.candidate_list(
             user=request.user, practice_id=query.get("practice"), min_balance=query.get("min_balance")
         )
@@ -270,11 +273,17 @@ class PlacementCreateApi(Api):
             201: PlacedOutput,
             400: REFUSED_400,
             403: REFUSED_403,
+            404: NOT_FOUND_404,
         },
     )
     def post(self, request):
         data = self.valid_body(PlaceInput)
+        # An account outside the user's practices is a 404 for the whole request, never a preview
+        # that quietly leaves it out (the page's form only ever offers the user's own candidates).
+        selectors.accounts_in_scope_or_404(user=request.user, account_ids=data["accounts"])
         agency_id = data.get("agency")
+        if agency_id is not None:
+            selectors.agency_get(user=request.user, agency_id=agency_id)
         if not data["fingerprint"]:
             preview = services.placement_preview(
                 acting_user=request.user, account_ids=data["accounts"], agency_id=agency_id
@@ -297,7 +306,7 @@ class PlacementRecallApi(Api):
     @extend_schema(
         summary="Recall an account from its agency",
         request=RecallInput,
-        responses={200: PlacementOutput, 400: REFUSED_400, 403: REFUSED_403},
+        responses={200: PlacementOutput, 400: REFUSED_400, 403: REFUSED_403, 404: NOT_FOUND_404},
     )
     def post(self, request, pk):
         placement = selectors.placement_get(user=request.user, placement_id=pk)
@@ -319,16 +328,23 @@ class AgencyPaymentApi(Api):
     @extend_schema(
         summary="Post agency payments",
         request=AgencyPaymentInput,
-        responses={201: PaymentImportOutput, 200: PaymentImportOutput, 400: REFUSED_400, 403: REFUSED_403},
+        responses={
+            201: PaymentImportOutput,
+            200: PaymentImportOutput,
+            400: REFUSED_400,
+            403: REFUSED_403,
+            404: NOT_FOUND_404,
+        },
     )
     def post(self, request):
         check_field_group(request.user, MANAGEMENT)
         data = self.valid_body(AgencyPaymentInput)
         upload = data.get("file")
         if upload is not None:
+            agency = selectors.agency_get(user=request.user, agency_id=data["agency"])
             result = services.agency_payment_import(
                 acting_user=request.user,
-                agency_id=data["agency"],
+                agency_id=agency.pk,
                 data=upload.read(files.MAX_PAYMENT_FILE_BYTES + 1),
                 file_name=upload.name or "",
             )
@@ -363,7 +379,11 @@ class AgencyFileApi(Api):
 
     @extend_schema(
         summary="Download a file made for an agency",
-        responses={(200, "text/csv"): OpenApiResponse(description="The file."), 403: REFUSED_403},
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="The file."),
+            403: REFUSED_403,
+            404: NOT_FOUND_404,
+        },
     )
     def get(self, request, pk):
         made = selectors.file_get(user=request.user, file_id=pk)

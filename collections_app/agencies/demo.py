@@ -2,9 +2,10 @@
 practice (the default takes CSV, the other fixed-width), final notices sent 35 to 90 days ago on
 a few active accounts with a balance over the practice's minimum (candidates today), a few sent
 last week (not yet), and one small batch already placed through the services (its file to
-download; only when seeding for today). Where a practice follows 501(r), the candidates also get
-their first statement and written notice. A handful of rows per practice whatever the number of
-accounts: the accounts are the first by id that fit (one indexed scan each).
+download; only when seeding for today) with the agency's first payments on it. Where a practice
+follows 501(r), the candidates also get their first statement and written notice. A handful of
+rows per practice whatever the number of accounts: the accounts are the first by id that fit (one
+indexed scan each).
 """
 
 import random
@@ -126,7 +127,7 @@ def seed_agencies(*, seed: int, today: date) -> dict[str, int]:
                 )
         chosen[practice.pk] = accounts[:READY_PER_PRACTICE]
     Contact.objects.bulk_create(letters)
-    placed = 0
+    placed = agency_payments = 0
     if manager is not None and not Placement.objects.exists():
         practice_ids = practice_ids_for(manager)
         first = next((pk for pk in sorted(chosen) if pk in practice_ids and chosen[pk]), None)
@@ -140,4 +141,47 @@ def seed_agencies(*, seed: int, today: date) -> dict[str, int]:
                     acting_user=manager, account_ids=ids, fingerprint=preview.fingerprint
                 )
                 placed = sum(batch.account_count for batch in batches)
-    return {"agencies": agencies, "final_notices": sum(len(ids) for ids in chosen.values()), "placed": placed}
+                agency_payments = _demo_agency_payments(manager, batches, today)
+    return {
+        "agencies": agencies,
+        "final_notices": sum(len(ids) for ids in chosen.values()),
+        "placed": placed,
+        "agency_payments": agency_payments,
+    }
+
+
+def _demo_agency_payments(manager, batches, today: date) -> int:
+    """What the agency has sent back so far: its payment file for the first two placed accounts (a
+    part payment and one paid in full, which closes its placement), and one payment posted by hand
+    from a remittance statement. Through the services, so the ledger, bad-debt recovery and the
+    agency recovery report follow as they would for a real file."""
+    posted = 0
+    for batch in batches:
+        placements = list(batch.placements.select_related("account").order_by("id"))
+        if not placements:
+            continue
+        agency, rate = batch.agency, batch.agency.commission_rate / Decimal(100)
+        rows = []
+        for placement, share in zip(placements[:2], (Decimal("0.40"), Decimal("1")), strict=False):
+            gross = (placement.placed_balance * share).quantize(Decimal("0.01"))
+            rows.append((placement.account.account_number, gross, (gross * rate).quantize(Decimal("0.01"))))
+        lines = ["account_number,payment_date,gross,commission"]
+        lines += [f"{number},{today.isoformat()},{gross},{fee}" for number, gross, fee in rows]
+        lines.append(f"TOTAL,{len(rows)},{sum(r[1] for r in rows)},{sum(r[2] for r in rows)}")
+        result = services.agency_payment_import(
+            acting_user=manager,
+            agency_id=agency.pk,
+            data=("\r\n".join(lines) + "\r\n").encode(),
+            file_name=f"{agency.name.split()[0].lower()}-remittance-{today:%Y%m%d}.csv",
+        )
+        posted += result.posted_count
+        if len(placements) > 2:
+            _payment, replayed = services.agency_payment_record(
+                acting_user=manager,
+                placement_id=placements[2].pk,
+                paid_on=today,
+                gross=(placements[2].placed_balance / 4).quantize(Decimal("0.01")),
+                reference=f"RMT-{batch.pk:05d}",
+            )
+            posted += not replayed
+    return posted

@@ -9,9 +9,11 @@ An account is a candidate on a practice's local date `as_of` when all of these h
   dispute), not already at an agency, not closed;
 - where the practice follows IRS 501(r) (26 CFR 1.501(r)-6): placement is an extraordinary
   collection action, so the first statement after service went out at least 120 days before and
-  the written notice of collection action at least 30 days before. The dates are read from the
-  contact log (outcomes "statement sent" and "501(r) notice sent"); an account with either date
-  missing is never placed: without proof of the notices there is no placement.
+  the written notice of collection action at least 30 days before. The first statement is the
+  account's `first_statement_on` (kept by the statement cycle) or the earliest "statement sent" in
+  the contact log, whichever is earlier; the notice is a "501(r) notice sent" in the contact log.
+  An account with either date missing is never placed: without proof of the notices there is no
+  placement.
 
 Credit reporting (DESIGN.md, "Compliance guardrails"): never for a balance under $500, an account
 delinquent for less than a year, or once paid. Delinquent counts from the oldest open date of
@@ -87,7 +89,10 @@ def practice_rule(practice: Practice, as_of: date) -> Q:
         & _sent_at_least(Outcome.FINAL_NOTICE_SENT, practice, as_of, FINAL_NOTICE_WAIT_DAYS)
     )
     if practice.follows_501r:
-        rule &= _sent_at_least(Outcome.STATEMENT_SENT, practice, as_of, RULE_501R_STATEMENT_DAYS)
+        statement_bound = as_of - timedelta(days=RULE_501R_STATEMENT_DAYS)
+        rule &= Q(first_statement_on__lte=statement_bound) | _sent_at_least(
+            Outcome.STATEMENT_SENT, practice, as_of, RULE_501R_STATEMENT_DAYS
+        )
         rule &= _sent_at_least(Outcome.NOTICE_501R_SENT, practice, as_of, RULE_501R_NOTICE_DAYS)
     return rule
 
@@ -139,7 +144,10 @@ def clock_501r(account: PatientAccount, as_of: date) -> Clock501r:
     letters = Contact.objects.filter(account=account, outcome__in=[Outcome.STATEMENT_SENT, Outcome.NOTICE_501R_SENT])
     statements = [row.occurred_at for row in letters if row.outcome == Outcome.STATEMENT_SENT]
     notices = [row.occurred_at for row in letters if row.outcome == Outcome.NOTICE_501R_SENT]
-    first_statement = _local_date(practice, min(statements)) if statements else None
+    first_dates = [_local_date(practice, min(statements))] if statements else []
+    if account.first_statement_on is not None:
+        first_dates.append(account.first_statement_on)
+    first_statement = min(first_dates) if first_dates else None
     # The notice that counts is the earliest one sent at least 30 days ago (any later one is extra).
     notice_dates = sorted(_local_date(practice, moment) for moment in notices)
     old_enough = [day for day in notice_dates if (as_of - day).days >= RULE_501R_NOTICE_DAYS]

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 
 from accounts.models import PatientAccount, Practice
 from accounts.money import ZERO
@@ -62,6 +63,14 @@ def agency_list(*, user, practice_id: int | None = None, active_only: bool = Fal
     return queryset.annotate(
         placed_count=Count("placements", filter=Q(placements__status=Placement.Status.PLACED), distinct=True)
     ).order_by("practice__name", "name")
+
+
+def accounts_in_scope_or_404(*, user, account_ids) -> None:
+    """Every one of these accounts is in the user's practices, or 404 (which one is not said)."""
+    wanted = set(account_ids)
+    found = scope_to_user(PatientAccount.objects.filter(pk__in=wanted), user).count()
+    if found != len(wanted):
+        raise Http404("No such record in your practices.")
 
 
 def agency_get(*, user, agency_id) -> Agency:

@@ -13,6 +13,10 @@ accounts.services.transaction_post adds it for any payment beyond the balance on
 unrecovered bad debt. What the account still owes is therefore its patient balance plus the bad
 debt not yet recovered (`outstanding`).
 
+A payment a patient makes to the practice on an account at an agency is listed (DirectPayment) and
+goes to the agency with the next file it gets: the next placement or recall file for that agency
+sends a direct-payments file beside it, and a manager can send one on its own at any time.
+
 A placement leaves `placed` by recall (by hand; automatically when a hold is placed, a dispute
 opened or the patient pays the practice in full: collections_app.agencies.receivers) or by closing
 when the agency has collected it in full. Either way the account returns to active (or its payment
@@ -258,6 +262,8 @@ def _place_group(acting_user, group: PlacementGroup, locked: dict[int, PatientAc
         created_at=now,
     )
     batch.save(update_fields=["account_count", "total", "file"])
+    # Payments patients made to the practice on earlier placements go out with this file.
+    _direct_payments_send(acting_user, agency)
     audit_record(
         user=acting_user,
         action=AuditEvent.Action.CREATE,
@@ -491,14 +497,13 @@ def recall_file_build(*, acting_user, agency_id: int) -> AgencyFile:
         field_group=FieldGroup.MANAGEMENT,
         detail={"kind": made.kind, "agency_id": agency.pk, "records": len(rows)},
     )
+    _direct_payments_send(acting_user, agency)
     return made
 
 
-@transaction.atomic
-def direct_payments_file_build(*, acting_user, agency_id: int) -> AgencyFile:
-    """Tell the agency what patients paid the practice directly since the last such file."""
-    check_field_group(acting_user, FieldGroup.MANAGEMENT)
-    agency = scope_to_user(Agency.objects.select_related("practice"), acting_user).get(pk=agency_id)
+def _direct_payments_send(acting_user, agency: Agency) -> AgencyFile | None:
+    """The direct-payments file for everything patients paid the practice since the last one, or
+    None when there is nothing to tell. Locks the rows it reports (two managers: one file)."""
     pending = list(
         DirectPayment.objects.select_for_update(of=("self",))
         .filter(agency=agency, reported_in__isnull=True)
@@ -506,7 +511,7 @@ def direct_payments_file_build(*, acting_user, agency_id: int) -> AgencyFile:
         .order_by("paid_on", "id")
     )
     if not pending:
-        raise ApplicationError(MESSAGE_NOTHING_TO_SEND.format(agency=agency.name))
+        return None
     today = practice_today(agency.practice)
     made = AgencyFile.objects.create(
         kind=AgencyFile.Kind.DIRECT_PAYMENTS,
@@ -528,6 +533,19 @@ def direct_payments_file_build(*, acting_user, agency_id: int) -> AgencyFile:
         field_group=FieldGroup.MANAGEMENT,
         detail={"kind": made.kind, "agency_id": agency.pk, "records": len(pending)},
     )
+    return made
+
+
+@transaction.atomic
+def direct_payments_file_build(*, acting_user, agency_id: int) -> AgencyFile:
+    """Tell the agency what patients paid the practice directly since the last such file. (Every
+    placement or recall file made for the agency also sends this file when there is anything to
+    tell: a direct payment goes out with the next file the agency gets, whichever it is.)"""
+    check_field_group(acting_user, FieldGroup.MANAGEMENT)
+    agency = scope_to_user(Agency.objects.select_related("practice"), acting_user).get(pk=agency_id)
+    made = _direct_payments_send(acting_user, agency)
+    if made is None:
+        raise ApplicationError(MESSAGE_NOTHING_TO_SEND.format(agency=agency.name))
     return made
 
 

@@ -31,6 +31,12 @@ def placed(practice, manager):
     return batch.placements.get()
 
 
+def outsider_practice_id(user) -> int:
+    from core.access import practice_ids_for
+
+    return sorted(practice_ids_for(user))[0]
+
+
 def test_medium_lists_agencies_and_the_outsider_sees_none_of_ours(practice, medium, outsider, low):
     agency = make_agency(practice)
     response = api(medium).get("/api/agencies/")
@@ -55,6 +61,10 @@ def test_candidates_list_pages_without_n_plus_one(practice, medium, outsider, lo
     assert api(outsider).get("/api/placements/candidates/").json()["count"] == 0
     assert api(low).get("/api/placements/candidates/").status_code == 403
     assert api(medium).get("/api/placements/candidates/", {"min_balance": "abc"}).status_code == 400
+    # Another practice's id is a field error, not an empty list that looks like "no candidates".
+    theirs = api(medium).get("/api/placements/candidates/", {"practice": outsider_practice_id(outsider)})
+    assert theirs.status_code == 400 and "practice" in theirs.json()
+    assert api(medium).get("/api/placements/candidates/", {"practice": practice.pk}).json()["count"] == 6
 
 
 def test_manager_previews_then_places_a_batch(practice, manager):
@@ -110,8 +120,8 @@ def test_another_practices_manager_gets_404_and_places_nothing(practice, other_p
     south = StaffUserFactory(username="south-manager", tier=Tier.MANAGEMENT, practices=[other_practice])
     client = api(south)
     assert client.post(f"/api/placements/{placement.pk}/recall/", {}, format="json").status_code == 404
-    preview = client.post("/api/placements/", {"accounts": [placement.account_id]}, format="json").json()
-    assert preview["count"] == 0
+    preview = client.post("/api/placements/", {"accounts": [placement.account_id]}, format="json")
+    assert preview.status_code == 404
     response = client.post(
         "/api/agency-payments/",
         {"placement": placement.pk, "paid_on": "2026-01-02", "gross": "10.00", "reference": "R1"},
@@ -173,3 +183,75 @@ def test_manager_posts_one_agency_payment_by_hand(practice, manager):
     assert api(manager).post("/api/agency-payments/", body, format="json").json()["replayed"] is True
     missing = api(manager).post("/api/agency-payments/", {"placement": placement.pk}, format="json")
     assert missing.status_code == 400 and "gross" in missing.json()
+
+
+# --- every endpoint: the tier allowed, each lower tier refused, another practice's user ----------------
+
+
+def endpoints(placement, agency):
+    """(method, url, body, lowest tier allowed) for every agencies endpoint."""
+    day = placement.placed_on.isoformat()
+    upload = f"account_number,payment_date,gross,commission\r\n{placement.account.account_number},{day},10.00,2.50\r\n"
+    return [
+        ("get", "/api/agencies/", None, "medium"),
+        ("get", "/api/placements/candidates/", None, "medium"),
+        ("post", "/api/placements/", {"accounts": [placement.account_id]}, "manager"),
+        ("post", f"/api/placements/{placement.pk}/recall/", {"note": "Back"}, "manager"),
+        (
+            "post",
+            "/api/agency-payments/",
+            {"placement": placement.pk, "paid_on": day, "gross": "10.00", "reference": "R-77"},
+            "manager",
+        ),
+        ("file", "/api/agency-payments/", {"agency": agency.pk, "content": upload}, "manager"),
+        ("get", f"/api/agency-files/{placement.batch.file_id}/", None, "manager"),
+    ]
+
+
+def call(user, method, url, body):
+    client = api(user)
+    if method == "get":
+        return client.get(url)
+    if method == "file":
+        upload = SimpleUploadedFile("agency.csv", body["content"].encode(), content_type="text/csv")
+        return client.post(url, {"agency": body["agency"], "file": upload}, format="multipart")
+    return client.post(url, body, format="json")
+
+
+TIERS = ("low", "medium", "manager", "director")
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_every_endpoint_refuses_lower_tiers_and_allows_the_tier_named(request, practice, manager, index):
+    agency = make_agency(practice)
+    placement = placed(practice, manager)
+    method, url, body, lowest = endpoints(placement, agency)[index]
+    for tier in TIERS:
+        response = call(request.getfixturevalue(tier), method, url, body)
+        if TIERS.index(tier) < TIERS.index(lowest):
+            assert response.status_code == 403, (tier, url)
+        else:
+            assert response.status_code in (200, 201), (tier, url, response.content[:300])
+            # The first allowed call changed things (a recall, a payment): one allowed tier is enough.
+            if method != "get":
+                break
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_every_endpoint_shows_another_practices_manager_nothing_of_ours(practice, other_practice, manager, index):
+    from core.models import Tier
+    from tests.factories import StaffUserFactory
+
+    agency = make_agency(practice)
+    placement = placed(practice, manager)
+    method, url, body, _ = endpoints(placement, agency)[index]
+    south = StaffUserFactory(username="south-manager", tier=Tier.MANAGEMENT, practices=[other_practice])
+    response = call(south, method, url, body)
+    if url in ("/api/agencies/", "/api/placements/candidates/"):
+        assert response.status_code == 200
+        body = response.json()
+        assert (body if isinstance(body, list) else body["results"]) == []
+    else:
+        assert response.status_code == 404, (url, response.content[:300])
+    placement.refresh_from_db()
+    assert placement.status == Placement.Status.PLACED and placement.collected == 0

@@ -207,3 +207,34 @@ def test_run_nightly_agency_candidates_twice_for_a_date_counts_once(practice):
     assert outputs[0].startswith(f"agency_candidates: ran for {today}") and "candidates=1" in outputs[0]
     assert outputs[1].startswith("agency_candidates: skipped")
     assert AgencyCandidateCount.objects.get(practice=practice).account_count == 1
+
+
+@pytest.mark.parametrize(("statement_days", "allowed"), [(120, True), (119, False)])
+def test_501r_counts_from_the_accounts_first_statement_date(nonprofit, manager, statement_days, allowed):
+    """The statement cycle keeps the first statement after service on the account: 501(r) counts from it."""
+    account = ready_account(nonprofit)
+    today = practice_today(nonprofit)
+    type(account).objects.filter(pk=account.pk).update(first_statement_on=today - timedelta(days=statement_days))
+    letter(account, Outcome.NOTICE_501R_SENT, 45)
+    account.refresh_from_db()
+    clock = rules.clock_501r(account, today)
+    assert clock.first_statement_on == today - timedelta(days=statement_days)
+    assert clock.allowed is allowed
+    assert (account.pk in candidate_ids(manager)) is allowed
+    assert (rules.placement_refusals(account, today) == []) is allowed
+
+
+def test_the_credit_reporting_flag_in_the_candidates_list_follows_the_rule(practice, manager):
+    from accounts.jobs import refresh_aging
+
+    ready_account(practice, balance="499.99", visit_days_ago=800)
+    ready_account(practice, balance="900.00", visit_days_ago=200)
+    old = ready_account(practice, balance="900.00", visit_days_ago=800)
+    refresh_aging({practice.pk: practice_today(practice)})
+    flags = {}
+    for account in selectors.candidate_list(user=manager):
+        since = rules.delinquent_since(practice, account.oldest_open_service_on)
+        flags[account.pk] = rules.may_report_to_credit_bureaus(
+            balance=account.patient_balance, delinquent_on=since, as_of=practice_today(practice)
+        )
+    assert [pk for pk, flag in flags.items() if flag] == [old.pk]

@@ -203,3 +203,69 @@ def test_awkward_amounts_post_exact_gross_commission_and_net(practice, manager, 
         Decimal(gross) - Decimal(commission),
     )
     assert ledger_mismatches()[0] == []
+
+
+def check_ledger() -> str:
+    """`manage.py check_ledger` as an operator runs it: exits 0 (no CommandError) and says so."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("check_ledger", stdout=out)
+    return out.getvalue()
+
+
+def test_agency_payment_file_reconciles_with_the_ledger_and_check_ledger_passes(practice, manager, placed_pair):
+    agency, one, two = placed_pair
+    d = day(practice)
+    data = payment_file(
+        f"N1000001,{d},150.00,37.50",
+        f"N1000002,{d},99.99,25.00",
+        f"N1000001,{day(practice, 1)},0.03,0.01",
+        total="TOTAL,3,250.02,62.51",
+    )
+    result = services.agency_payment_import(acting_user=manager, agency_id=agency.pk, data=data)
+    imported = result.payment_import
+    # The file's TOTAL line, the stored import, the payment rows and the ledger all say the same.
+    assert (imported.gross_total, imported.commission_total, imported.net_total) == (
+        Decimal("250.02"),
+        Decimal("62.51"),
+        Decimal("187.51"),
+    )
+    payments = AgencyPayment.objects.filter(payment_import=imported)
+    assert sum(p.gross for p in payments) == imported.gross_total
+    assert sum(p.net for p in payments) == imported.net_total
+    ledger_gross = -sum(
+        Transaction.objects.filter(kind=Kind.AGENCY_PAYMENT, account__in=[one, two]).values_list(
+            "patient_amount", flat=True
+        )
+    )
+    assert ledger_gross == Decimal("250.02")
+    assert Placement.objects.get(account=one).collected == Decimal("150.03")
+    assert "Ledger OK" in check_ledger()
+
+
+def test_round_trip_then_check_ledger_exits_zero(practice, manager, placed_pair):
+    agency, *_ = placed_pair
+    sent = Placement.objects.filter(agency=agency).select_related("batch__file").first().batch.file.content
+    rows = [line.split(",") for line in sent.strip().splitlines()[1:]]
+    back = [f"{row[0]},{day(practice)},{row[9]},{Decimal(row[9]) / 4:.2f}" for row in rows]
+    services.agency_payment_import(acting_user=manager, agency_id=agency.pk, data=payment_file(*back))
+    assert set(Placement.objects.values_list("status", flat=True)) == {Placement.Status.CLOSED}
+    assert "Ledger OK" in check_ledger()
+
+
+def test_the_agency_may_no_longer_report_once_under_500_is_owed(practice, manager, placed_pair):
+    """Credit reporting: never under $500, and never once paid (DESIGN.md, compliance guardrails)."""
+    agency, one, _ = placed_pair
+    placement = Placement.objects.get(account=one)
+    assert placement.report_to_credit_bureaus  # $600, delinquent over a year
+    pay = payment_file(f"N1000001,{day(practice, 4)},100.00,25.00")
+    services.agency_payment_import(acting_user=manager, agency_id=agency.pk, data=pay)
+    placement.refresh_from_db()
+    assert placement.report_to_credit_bureaus  # $500.00 still owed: not under $500
+    pay = payment_file(f"N1000001,{day(practice)},0.01,0.00")
+    services.agency_payment_import(acting_user=manager, agency_id=agency.pk, data=pay)
+    placement.refresh_from_db()
+    assert placement.report_to_credit_bureaus is False and placement.status == Placement.Status.PLACED

@@ -301,3 +301,34 @@ def test_recall_of_another_practices_placement_is_refused(practice, other_practi
     placement = Placement.objects.get(account=theirs)
     with pytest.raises(ApplicationError):
         services.placement_recall(acting_user=manager, placement_ids=[placement.pk])
+
+
+def direct_payment(medium, account, amount):
+    return ledger.transaction_post(
+        acting_user=medium, account_id=account.pk, kind=Kind.PATIENT_PAYMENT, patient_amount=f"-{amount}",
+        payment_method="check",
+    )  # fmt: skip
+
+
+def test_a_direct_payment_goes_to_the_agency_with_its_next_placement_file(practice, manager, medium):
+    account, _placement = placed(practice, manager, balance="600.00")
+    direct_payment(medium, account, "75.00")
+    [pending] = DirectPayment.objects.filter(reported_in__isnull=True)
+    _, [batch] = place(manager, [ready_account(practice)])
+    pending.refresh_from_db()
+    sent = pending.reported_in
+    assert sent is not None and sent.kind == AgencyFile.Kind.DIRECT_PAYMENTS and sent.agency == batch.agency
+    assert sent.content.splitlines()[1].startswith(f"{account.account_number},") and sent.total == Decimal("75.00")
+    assert account.account_number not in batch.file.content  # the placement file lists only the new account
+
+
+def test_a_direct_payment_goes_to_the_agency_with_its_next_recall_file(practice, manager, medium):
+    account, placement = placed(practice, manager, balance="600.00")
+    place(manager, [ready_account(practice, balance="700.00")])
+    other_placement = Placement.objects.exclude(pk=placement.pk).get()
+    direct_payment(medium, account, "20.00")
+    services.placement_recall(acting_user=manager, placement_ids=[other_placement.pk], note="Practice request")
+    sent = DirectPayment.objects.get().reported_in
+    assert sent is not None and sent.record_count == 1 and f"{account.account_number}," in sent.content
+    with pytest.raises(ApplicationError):  # already told: nothing new for a file of its own
+        services.direct_payments_file_build(acting_user=manager, agency_id=placement.agency_id)
