@@ -215,11 +215,29 @@ def _date_field(label: str, help_text: str = "") -> forms.DateField:
     )
 
 
+# The largest id the database holds (a bigint); a larger number is no practice, not a crash.
+LARGEST_ID = 2**63 - 1
+
+
+class PracticeChoiceField(forms.ModelMultipleChoiceField):
+    """The practices to report on: ids the user may see. An id that is not a whole number within the
+    database's range is refused as any unknown practice is, before it reaches the query."""
+
+    def _check_values(self, value):
+        for item in value:
+            text = str(item).strip()
+            if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LARGEST_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text[:40]}
+                )
+        return super()._check_values(value)
+
+
 class ReportForm(forms.Form):
     """The parameters of one report. Always bound (blank fields take their defaults), so the page,
     the CSV, the PDF and the API read the same values the same way."""
 
-    practice = forms.ModelMultipleChoiceField(
+    practice = PracticeChoiceField(
         queryset=None,
         required=False,
         label="Practices",
