@@ -26,12 +26,12 @@ from accounts.money import MONEY
 from accounts.selectors import MAX_QUERY_LENGTH, account_sees_billing_office
 from core.access import FieldGroup, can_see, practice_ids_for
 from core.api_support import FieldGroupSerializerMixin
+from core.models import MAX_ID
 
 DEMOGRAPHICS = FieldGroup.DEMOGRAPHICS
 BILLING = FieldGroup.BILLING
 
 # Database ids are bigint; a larger number can never match and would overflow the query parameter.
-MAX_ID = 2**63 - 1
 ADDRESS = ("address_line1", "address_line2", "city", "state", "postal_code")
 
 

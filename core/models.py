@@ -7,6 +7,10 @@ from django.utils import timezone
 
 from core.display import US_TIME_ZONES, USE_PRACTICE_ZONE_LABEL
 
+# The largest id a row can have (primary keys are bigints): a larger number in a form, a query or
+# a body names no row and is refused as any unknown id is, before it reaches the database.
+MAX_ID = 2**63 - 1
+
 
 class Tier(models.IntegerChoices):
     """Access tiers as ordered levels, so `user.tier >= Tier.MEDIUM` reads as policy.

@@ -82,7 +82,7 @@ from core.access import FieldGroup, can_see, practices_for
 from core.audit import audit_record
 from core.display import EMPTY, display_time, office_zone
 from core.errors import ApplicationError
-from core.models import AuditEvent
+from core.models import MAX_ID, AuditEvent
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%m/%d/%Y"]
 MAX_PERIOD_DAYS = 3 * 366 + 1  # a report covers at most about three years
@@ -215,10 +215,6 @@ def _date_field(label: str, help_text: str = "") -> forms.DateField:
     )
 
 
-# The largest id the database holds (a bigint); a larger number is no practice, not a crash.
-LARGEST_ID = 2**63 - 1
-
-
 class PracticeChoiceField(forms.ModelMultipleChoiceField):
     """The practices to report on: ids the user may see. An id that is not a whole number within the
     database's range is refused as any unknown practice is, before it reaches the query."""
@@ -226,7 +222,7 @@ class PracticeChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for item in value:
             text = str(item).strip()
-            if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LARGEST_ID:
+            if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text[:40]}
                 )

@@ -12,10 +12,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.money import MONEY, ZERO
-from accounts.serializers import MAX_ID
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_reads
+from core.models import MAX_ID
 from writeoffs import selectors, services
 from writeoffs.models import Reason, WriteOffRequest
 

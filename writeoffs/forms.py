@@ -7,10 +7,10 @@ import uuid
 from django import forms
 
 from accounts.money import MONEY
+from core.models import MAX_ID
 from writeoffs.models import Reason
 
 # Ids past a 64-bit key are no row of ours (and would overflow the database's integer).
-MAX_ID = 2**63
 
 # The reasons as the billing office says them, in the order a rep reaches for them.
 REASON_CHOICES = [("", "Choose…"), *Reason.choices]
@@ -76,7 +76,7 @@ class SelectionForm(forms.Form):
 
     def clean_requests(self):
         ids = sorted(set(self.cleaned_data["requests"]))
-        if any(not 0 < pk < MAX_ID for pk in ids):
+        if any(not 0 < pk <= MAX_ID for pk in ids):
             raise forms.ValidationError("Choose the write-offs from the list.")
         return ids
 

@@ -16,10 +16,10 @@ from collections_app.models import Agency, Placement
 from core.access import FieldGroup, check_field_group, practices_for
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_read, audit_reads
+from core.models import MAX_ID
 
 BILLING = FieldGroup.BILLING
 MANAGEMENT = FieldGroup.MANAGEMENT
-MAX_ID = 2**63 - 1  # a database id (bigint); larger numbers are a 400, not a query
 REFUSED_400 = OpenApiResponse(description="Refused: the field named says why (nothing was placed or posted).")
 REFUSED_403 = OpenApiResponse(description="Your access tier may not do this.")
 NOT_FOUND_404 = OpenApiResponse(description="An account, placement or agency outside your practices.")

@@ -1,9 +1,9 @@
 from django import forms
 
 from accounts.money import MONEY
+from core.models import MAX_ID
 
 MAX_IDS = 1000
-MAX_ID = 2**63 - 1
 
 
 class CandidateFilterForm(forms.Form):

@@ -53,14 +53,13 @@ from collections_app.queues.services import queue_refresh_account
 from core.access import FieldGroup, check_field_group, scope_to_user
 from core.audit import audit_record
 from core.errors import ApplicationError
-from core.models import AuditEvent
+from core.models import MAX_ID, AuditEvent
 from payment_plans.models import PaymentPlan
 
 Status = Placement.Status
 RecallReason = Placement.RecallReason
 Kind = Transaction.Kind
 
-MAX_ID = 2**63 - 1
 MESSAGE_NOTHING_CHOSEN = "Choose the accounts to place."
 MESSAGE_NOT_FOUND = "This account is not in your practices."
 MESSAGE_NO_AGENCY = "{practice} has no default agency: choose the agency to place with."

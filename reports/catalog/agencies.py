@@ -44,7 +44,7 @@ def _sums(queryset, month_field: str, sign: int, into: dict) -> None:
         .order_by()
     )
     for row in rows:
-        found = into.setdefault((row["agency_id"], _month(row["month"])), dict.fromkeys(MONEY_FIELDS, ZERO))
+        found = into.setdefault((row["agency_id"], _month(row["month"])), _blank())
         for name in MONEY_FIELDS:
             found[name] += sign * to_money(row[name])
 
