@@ -58,3 +58,19 @@ def registered_jobs() -> list[NightlyJob]:
     # an error inside one is raised).
     autodiscover_modules("jobs")
     return sorted(REGISTRY.values(), key=lambda job: (job.order, job.name))
+
+
+# Sections a higher layer adds to the jobs page (collections_app.nightly.views), which may not
+# import it: the statement batches' printing progress (reports) registers here from its AppConfig.
+# Each is a callable(request) -> str, the section's rendered HTML ("" to show nothing).
+JOBS_PAGE_SECTIONS: list[Callable] = []
+
+
+def jobs_page_section(render: Callable) -> Callable:
+    if render not in JOBS_PAGE_SECTIONS:
+        JOBS_PAGE_SECTIONS.append(render)
+    return render
+
+
+def jobs_page_sections(request) -> list[str]:
+    return [html for html in (render(request) for render in JOBS_PAGE_SECTIONS) if html]

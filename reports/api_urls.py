@@ -1,7 +1,10 @@
 from django.urls import path
 
 from reports import api
+from reports.statements import api as statements_api
 
 urlpatterns = [
     path("reports/<slug:slug>/", api.ReportApi.as_view(), name="api-report"),
+    path("accounts/<int:pk>/statements/", statements_api.AccountStatementsApi.as_view(), name="api-account-statements"),
+    path("statements/<int:pk>/pdf/", statements_api.StatementPdfApi.as_view(), name="api-statement-pdf"),
 ]

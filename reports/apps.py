@@ -18,3 +18,15 @@ class ReportsConfig(AppConfig):
         from accounts.aging import first_statement_source_set
 
         first_statement_source_set(FIRST_STATEMENT_ROWS, "account_id", "mailed_on")
+
+        # The account workspace's "Statements and letters" panel (collections_app may not import
+        # reports, so the panel is handed to its registry here).
+        from collections_app.workspace.panels import Panel, panel_register
+
+        panel_register(Panel("statements", "Statements and letters", "statements-panel", None))
+
+        # The statement batches' printing progress on the jobs page (collections_app's page).
+        from core.nightly import jobs_page_section
+        from reports.statements.printing_views import jobs_section
+
+        jobs_page_section(jobs_section)

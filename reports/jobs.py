@@ -17,6 +17,7 @@ from accounts.models import Practice
 from core.nightly import JobContext, nightly_job
 from reports.metrics import add_months, compute_rates, month_end, month_start
 from reports.models import CollectionRateSnapshot
+from reports.statements import plan_letters  # noqa: F401 - registers the nightly job "plan_letters"
 
 REFRESH_MONTHS = 6  # the current month and the five whose 120-day window may still be open
 TREND_MONTHS = 13  # the current month and the twelve complete ones the dashboard draws
@@ -112,3 +113,14 @@ def refresh_collection_rates(practice_dates: dict, *, progress=None) -> dict[str
 )
 def collection_rate_snapshot(context: JobContext) -> dict[str, int]:
     return refresh_collection_rates(context.practice_dates, progress=context.progress)
+
+
+@nightly_job("statement_cycle", order=75, description="Statement cycle: statements and dunning letters due tonight")
+def statement_cycle(context: JobContext) -> dict[str, int]:
+    # reports.statements.cycle: the rules, the suppressions and the batch per practice.
+    from reports.statements.cycle import statement_cycle_run
+
+    dates = context.practice_dates or {
+        pk: context.as_of for pk in Practice.objects.filter(is_active=True).values_list("pk", flat=True)
+    }
+    return statement_cycle_run(dates, progress=context.progress)

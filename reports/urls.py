@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from reports import dashboard, views
 
@@ -7,4 +7,6 @@ urlpatterns = [
     path("audit/", views.AuditLogView.as_view(), name="audit-log"),
     path("reports/", views.ReportIndexView.as_view(), name="reports"),
     path("reports/<slug:slug>/", views.ReportView.as_view(), name="report"),
+    path("", include("reports.statements.urls")),
+    path("", include("reports.statements.printing_urls")),
 ]

@@ -20,7 +20,7 @@ from core.access import FieldGroup, requires
 from core.audit import audit_record
 from core.display import words
 from core.models import AuditEvent
-from core.nightly import registered_jobs
+from core.nightly import jobs_page_sections, registered_jobs
 from core.pagination import CappedPaginator, page_number
 
 RUNS_PAGE_SIZE = 50
@@ -94,6 +94,7 @@ def jobs_page(request):
         "job_name": job_name,
         "job_label": labels.get(job_name, job_name),
         "jobs": jobs,
+        "sections": jobs_page_sections(request),  # registered by higher layers (statement batches)
     }
     return render(request, "collections_app/jobs/jobs.html", context)
 

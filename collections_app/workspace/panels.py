@@ -62,3 +62,14 @@ PANELS: tuple[Panel, ...] = (
         field_group=FieldGroup.PROPOSE,
     ),
 )
+
+
+def panel_register(panel: Panel) -> None:
+    """A higher layer adds its panel (after these) from its AppConfig.ready(): this layer may not
+    import it. Registering the same key again replaces that panel in its place."""
+    global PANELS
+    keys = [existing.key for existing in PANELS]
+    if panel.key in keys:
+        PANELS = tuple(panel if existing.key == panel.key else existing for existing in PANELS)
+    else:
+        PANELS = (*PANELS, panel)

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files, no CDN
     "guardian",
@@ -170,6 +171,10 @@ X_FRAME_OPTIONS = "DENY"
 API_TOKEN_LIFETIME_HOURS = env_int("API_TOKEN_LIFETIME_HOURS", 8, minimum=1)
 if API_TOKEN_LIFETIME_HOURS > 24:
     raise ImproperlyConfiguredEnv("API_TOKEN_LIFETIME_HOURS", "must be at most 24")
+# Requests a minute per user (all their tokens and their session together) before a 429.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600, minimum=1)
+# Days a token that stopped working (expired or revoked) stays listed before the nightly purge.
+API_TOKEN_RETENTION_DAYS = env_int("API_TOKEN_RETENTION_DAYS", 90, minimum=1)
 
 # django-axes: lock the username out after repeated failures.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
@@ -212,6 +217,9 @@ PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private_
 # views answer 413 to a body above it plus 512 KB before reading it, and the reverse proxy's own
 # limit (nginx client_max_body_size 12m) sits just above theirs.
 LOP_LETTER_MAX_BYTES = 10 * 1024 * 1024
+# An import file (X12, CSV, a Synthea .zip) uploaded at /imports/ or POST /api/imports/: the same 10 MB, under
+# the proxy's limit; the views answer 413 to a larger body before reading it.
+IMPORT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB of fields other than files in one request
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # a larger file is spooled to a temporary file (mode 0600)
 # Stored documents are PHI: readable by the app's user only (FileSystemStorage applies these).
@@ -235,7 +243,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.access.FieldGroupPermission"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Summaries and the error responses (Error, FieldErrors) for every operation.
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.ApiSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiUserThrottle"],
     "DEFAULT_PAGINATION_CLASS": "core.api_support.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api_support.exception_handler",
@@ -264,6 +274,8 @@ SPECTACULAR_SETTINGS = {
         "BillingInquiryChannelEnum": "collections_app.models.BillingInquiry.Channel",
         "ReturnedMailReasonEnum": "collections_app.models.ReturnedMail.Reason",
         "ReturnedMailResolutionEnum": "collections_app.models.ReturnedMail.Resolution",
+        "ImportUploadKindEnum": "imports.models.ImportUpload.Kind",
+        "ImportUploadStatusEnum": "imports.models.ImportUpload.Status",
     },
 }
 
@@ -291,6 +303,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
 )
+
+# Statements by email (reports.statements.emailing): the console by default, SMTP by settings
+# (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST and the rest).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "billing@localhost")
+# Statements per chunk of a print batch (reports.statements.batch): one WeasyPrint render each.
+STATEMENT_CHUNK_SIZE = env_int("STATEMENT_CHUNK_SIZE", 200, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,56 @@
+"""Demo letters for `make run`: a few accounts in each practice get letters a rep would have
+printed (a request for a correct address, a past-due letter, a billing inquiry's response), so
+the account page's "Statements and letters" panel has something to open before the first
+statement cycle has mailed anything. Deterministic and idempotent: the same accounts every time,
+and an account that already has a letter of that kind gets none again."""
+
+from accounts.models import PatientAccount, Practice
+from collections_app.correspondence.selectors import mailable_q
+from core.access import practice_ids_for
+from core.errors import ApplicationError
+from core.models import StaffUser, Tier
+from reports.models import Statement
+from reports.statements.services import letter_produce
+
+Kind = Statement.Kind
+# The letters each chosen account receives, in turn (account 1 the first, account 2 the second...).
+DEMO_LETTERS = (
+    (Kind.DUNNING_30,),
+    (Kind.DUNNING_30, Kind.DUNNING_60),
+    (Kind.ADDRESS_REQUEST,),
+    (Kind.INQUIRY_RESPONSE,),
+    (Kind.DUNNING_60, Kind.FINAL_NOTICE),
+)
+
+
+def demo_rep(practice) -> StaffUser | None:
+    """Who prints the demo letters: the demo rep where they work the practice, else a Director."""
+    rep = StaffUser.objects.filter(username="medium", is_active=True).first()
+    if rep is not None and (rep.tier >= Tier.DIRECTOR or practice.pk in practice_ids_for(rep)):
+        return rep
+    return StaffUser.objects.filter(tier__gte=Tier.DIRECTOR, is_active=True).order_by("pk").first()
+
+
+def seed_demo_letters(*, per_practice: int = len(DEMO_LETTERS)) -> dict[str, int]:
+    """Letters for the first mailable accounts with a patient balance in each practice."""
+    counts = {"letters": 0, "refused": 0, "already": 0}
+    for practice in Practice.objects.filter(is_active=True).order_by("pk"):
+        user = demo_rep(practice)
+        accounts = (
+            PatientAccount.objects.filter(practice=practice, patient_balance__gt=0)
+            .filter(mailable_q())
+            .select_related("practice", "patient", "guarantor")
+            .order_by("pk")[:per_practice]
+        )
+        for account, kinds in zip(accounts, DEMO_LETTERS, strict=False):
+            for kind in kinds:
+                if Statement.objects.filter(account=account, kind=kind).exists():
+                    counts["already"] += 1
+                    continue
+                try:
+                    letter_produce(account=account, kind=kind, user=user)
+                except ApplicationError:
+                    counts["refused"] += 1
+                else:
+                    counts["letters"] += 1
+    return counts

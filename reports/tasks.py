@@ -1,0 +1,37 @@
+"""Celery tasks of the reports: the statement batch's chunks and its finish (reports.statements.batch).
+
+Each takes ids, calls one function and returns a small summary; a lost connection or a deadlock is
+retried by Celery, any other failure is recorded on the batch in words and retried from the jobs
+page. A chunk redelivered (acks_late after a lost worker) prints nothing twice: see batch.py.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+STATEMENT_TASK_OPTIONS = {
+    "time_limit": 30 * 60,
+    "soft_time_limit": 25 * 60,
+    "serializer": "json",
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(**STATEMENT_TASK_OPTIONS)
+def statement_batch_chunk(batch_id: int, chunk: int) -> dict:
+    """Render one chunk of a statement batch and store each statement's copy."""
+    from reports.statements.batch import batch_chunk_print
+
+    return batch_chunk_print(batch_id=batch_id, chunk=chunk)
+
+
+@shared_task(**STATEMENT_TASK_OPTIONS)
+def statement_batch_finish(batch_id: int) -> dict:
+    """Email the batch's emailed statements and write its merged print file."""
+    from reports.statements.batch import batch_print_finish
+
+    return batch_print_finish(batch_id=batch_id)
