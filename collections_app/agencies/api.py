@@ -1,6 +1,6 @@
 """REST API for agencies: the agencies, today's candidates, placing a batch (preview then confirm),
 recalling a placement, and posting an agency's payments (its CSV file, or one payment by hand).
-Medium reads; Management places, recalls and posts."""
+Medium reads; Management adds and changes agencies, places, recalls and posts."""
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -36,10 +36,12 @@ class AgencyOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
             "contact_name",
             "phone",
             "email",
+            "mailing_address",
             "commission_rate",
             "file_layout",
             "is_default",
             "is_active",
+            "updated_at",
         )
     }
 
@@ -172,6 +174,45 @@ class PaymentImportOutput(serializers.Serializer):
 # --- Input ---------------------------------------------------------------------------------------------
 
 
+COMMISSION_HELP = 'Percent of what the agency collects, 0 to 100, at most two decimals (a string: "27.50").'
+
+
+class AgencyCreateInput(serializers.Serializer):
+    practice = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="One of your practices.")
+    name = serializers.CharField(max_length=200)
+    contact_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default="", help_text="Ten digits; punctuation is ignored."
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    mailing_address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    commission_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, help_text=COMMISSION_HELP
+    )
+    file_layout = serializers.ChoiceField(choices=Agency.FileLayout.choices, default=Agency.FileLayout.CSV)
+    is_default = serializers.BooleanField(
+        required=False, default=False, help_text="Placements go here unless another is chosen; replaces the default."
+    )
+
+
+class AgencyUpdateInput(serializers.Serializer):
+    """Only the fields sent change. The practice is fixed once an agency exists."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    contact_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    mailing_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    commission_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, help_text=COMMISSION_HELP
+    )
+    file_layout = serializers.ChoiceField(choices=Agency.FileLayout.choices, required=False)
+    is_default = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(
+        required=False, help_text="false: stop taking placements (refused while accounts are placed with it)."
+    )
+
+
 class CandidateQueryInput(serializers.Serializer):
     practice = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     min_balance = serializers.DecimalField(**MONEY, required=False, min_value=0)
@@ -227,11 +268,46 @@ class AgencyPaymentInput(serializers.Serializer):
 
 
 class AgencyListApi(Api):
+    """Medium reads the agencies of their practices; Management adds one (POST)."""
+
     field_group = BILLING
 
     @extend_schema(summary="The collection agencies of your practices", responses=AgencyOutput(many=True))
     def get(self, request):
         return self.respond(AgencyOutput, list(selectors.agency_list(user=request.user)), many=True)
+
+    @extend_schema(
+        summary="Add a collection agency to one of your practices (Management)",
+        request=AgencyCreateInput,
+        responses={201: AgencyOutput, 400: REFUSED_400, 403: REFUSED_403},
+    )
+    def post(self, request):
+        check_field_group(request.user, MANAGEMENT)
+        data = self.valid_body(AgencyCreateInput)
+        agency = services.agency_create(acting_user=request.user, practice_id=data.pop("practice"), **data)
+        return self.respond(AgencyOutput, agency, status_code=status.HTTP_201_CREATED)
+
+
+class AgencyDetailApi(Api):
+    """One agency: Medium reads it; Management changes it (PATCH, only the fields sent)."""
+
+    field_group = BILLING
+
+    @extend_schema(summary="A collection agency", responses={200: AgencyOutput, 403: REFUSED_403, 404: NOT_FOUND_404})
+    def get(self, request, pk):
+        return self.respond(AgencyOutput, selectors.agency_get(user=request.user, agency_id=pk))
+
+    @extend_schema(
+        summary="Change a collection agency (Management)",
+        request=AgencyUpdateInput,
+        responses={200: AgencyOutput, 400: REFUSED_400, 403: REFUSED_403, 404: NOT_FOUND_404},
+    )
+    def patch(self, request, pk):
+        check_field_group(request.user, MANAGEMENT)
+        agency = selectors.agency_get(user=request.user, agency_id=pk)
+        data = self.valid_body(AgencyUpdateInput)
+        agency = services.agency_update(acting_user=request.user, agency_id=agency.pk, **data)
+        return self.respond(AgencyOutput, agency)
 
 
 class CandidateListApi(Api):

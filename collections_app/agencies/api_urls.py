@@ -4,6 +4,7 @@ from collections_app.agencies import api
 
 urlpatterns = [
     path("agencies/", api.AgencyListApi.as_view(), name="api-agency-list"),
+    path("agencies/<int:pk>/", api.AgencyDetailApi.as_view(), name="api-agency-detail"),
     path("placements/candidates/", api.CandidateListApi.as_view(), name="api-placement-candidates"),
     path("placements/", api.PlacementCreateApi.as_view(), name="api-placement-create"),
     path("placements/<int:pk>/recall/", api.PlacementRecallApi.as_view(), name="api-placement-recall"),

@@ -28,6 +28,7 @@ class Agency(models.Model):
     contact_name = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="Digits only.")
     email = models.EmailField(blank=True)
+    mailing_address = models.TextField(max_length=300, blank=True, help_text="As on an envelope, one line each.")
     commission_rate = models.DecimalField(
         max_digits=5, decimal_places=2, default=ZERO, help_text="Percent of what the agency collects."
     )
@@ -35,6 +36,7 @@ class Agency(models.Model):
     is_default = models.BooleanField(default=False, help_text="Where the practice's placements go unless chosen.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "agencies"

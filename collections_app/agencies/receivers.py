@@ -11,7 +11,7 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.events import ledger_posted
+from accounts.events import ledger_posted, ledger_posted_many
 from collections_app.agencies import services
 from collections_app.models import AccountHold
 
@@ -19,6 +19,13 @@ from collections_app.models import AccountHold
 @receiver(ledger_posted, dispatch_uid="collections_app.agencies_follow_ledger")
 def agencies_follow_ledger(sender, *, posting, account_id: int, acting_user=None, **kwargs) -> None:
     services.after_posting(posting=posting, account_id=account_id, acting_user=acting_user)
+
+
+@receiver(ledger_posted_many, dispatch_uid="collections_app.agencies_follow_ledger_many")
+def agencies_follow_ledger_many(sender, *, postings, acting_user=None, **kwargs) -> None:
+    # Each payment of the batch as if announced alone (after_posting ignores every other kind).
+    for posting in postings:
+        services.after_posting(posting=posting, account_id=posting.account_id, acting_user=acting_user)
 
 
 @receiver(post_save, sender=AccountHold, dispatch_uid="collections_app.hold_recalls_placement")

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -227,7 +229,12 @@ def placement_place(
 
 
 def _place_group(acting_user, group: PlacementGroup, locked: dict[int, PatientAccount], now) -> PlacementBatch:
-    practice, agency = group.practice, group.agency
+    practice = group.practice
+    # The agency's row lock: agency_set_active takes it too, so an agency is never stopped while
+    # accounts are being placed with it (nor placed with once stopped).
+    agency = Agency.objects.select_for_update().get(pk=group.agency.pk)
+    if not agency.is_active:
+        raise ApplicationError(MESSAGE_AGENCY_INACTIVE.format(agency=agency.name), field="agency")
     today = practice_today(practice, now)
     batch = PlacementBatch.objects.create(
         practice=practice,
@@ -847,3 +854,282 @@ def agency_payment_record(
         commission=commission,
         reference=full_reference,
     )
+
+
+# --- agency upkeep (Management: the agencies of their own practices) ----------------------------------
+#
+# Agencies belong to one practice (Agency.practice; a name is unique within it). A manager adds,
+# changes and stops using the agencies of the practices they may see; nothing here needs a
+# Director: the practice is fixed once the agency exists (its placements, files and payments are
+# that practice's), and every change writes an audit row with the old and new values, so the
+# audit trail shows who changed a commission rate and when. An agency is never deleted.
+
+AGENCY_FIELDS = (
+    "name",
+    "contact_name",
+    "phone",
+    "email",
+    "mailing_address",
+    "commission_rate",
+    "file_layout",
+    "is_default",
+)
+COMMISSION_MAX = Decimal("100")
+
+MESSAGE_AGENCY_NAME = "Enter the agency's name."
+MESSAGE_AGENCY_NAME_TAKEN = "{practice} already has an agency named {name}."
+MESSAGE_AGENCY_PRACTICE = "Choose one of your practices."
+MESSAGE_AGENCY_PHONE = "Enter a ten-digit phone number, area code first."
+MESSAGE_AGENCY_EMAIL = "Enter an email address such as placements@agency.example."
+MESSAGE_AGENCY_RATE = "Enter the commission as a percent from 0 to 100, with at most two decimals (e.g. 25 or 27.50)."
+MESSAGE_AGENCY_LAYOUT = "Choose CSV or fixed-width for the placement file."
+MESSAGE_AGENCY_TOO_LONG = "Keep this to {limit} characters."
+MESSAGE_AGENCY_CHANGED = "Someone else changed this agency since you opened it. Here it is as it is now."
+MESSAGE_AGENCY_DEFAULT_INACTIVE = "{agency} no longer takes placements, so it cannot be the practice's default."
+MESSAGE_AGENCY_HAS_PLACEMENTS = (
+    "{agency} still has {count} account{s} placed with it. Recall {them} (Placements and files) "
+    "before it stops taking placements."
+)
+
+
+def phone_digits(value) -> str:
+    """A phone number as its ten digits ('' when none given); a leading 1 is dropped."""
+    digits = "".join(ch for ch in str(value or "") if ch.isascii() and ch.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if digits and len(digits) != 10:
+        raise ApplicationError(MESSAGE_AGENCY_PHONE, field="phone")
+    return digits
+
+
+def commission_percent(value) -> Decimal:
+    """A commission rate: a percent from 0 to 100 with at most two decimals, as a Decimal."""
+    try:
+        rate = Decimal(str(value).strip().rstrip("%").strip())
+    except (ArithmeticError, ValueError, TypeError):
+        raise ApplicationError(MESSAGE_AGENCY_RATE, field="commission_rate") from None
+    if not rate.is_finite() or rate < 0 or rate > COMMISSION_MAX or rate != rate.quantize(Decimal("0.01")):
+        raise ApplicationError(MESSAGE_AGENCY_RATE, field="commission_rate")
+    return rate.quantize(Decimal("0.01"))
+
+
+def _agency_values(values: dict) -> dict:
+    """The given agency fields checked and normalised (the form and the API check types first)."""
+    clean = {}
+    for name, value in values.items():
+        if name in ("name", "contact_name", "email", "mailing_address"):
+            value = (value or "").strip()
+            limit = Agency._meta.get_field(name).max_length
+            if limit and len(value) > limit:
+                raise ApplicationError(MESSAGE_AGENCY_TOO_LONG.format(limit=limit), field=name)
+        if name == "name" and not value:
+            raise ApplicationError(MESSAGE_AGENCY_NAME, field="name")
+        if name == "email" and value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise ApplicationError(MESSAGE_AGENCY_EMAIL, field="email") from None
+        if name == "phone":
+            value = phone_digits(value)
+        if name == "commission_rate":
+            value = commission_percent(value)
+        if name == "file_layout" and value not in Agency.FileLayout.values:
+            raise ApplicationError(MESSAGE_AGENCY_LAYOUT, field="file_layout")
+        if name == "is_default":
+            value = bool(value)
+        clean[name] = value
+    return clean
+
+
+def _name_taken(practice: Practice, name: str, exclude_pk: int | None = None) -> bool:
+    same = Agency.objects.filter(practice=practice, name__iexact=name)
+    if exclude_pk is not None:
+        same = same.exclude(pk=exclude_pk)
+    return same.exists()
+
+
+def _take_default(acting_user, agency: Agency, now) -> None:
+    """Make `agency` its practice's default: the one before it stops being the default (one default
+    per practice, a partial unique constraint), with its own audit row."""
+    earlier = list(
+        Agency.objects.select_for_update().filter(practice_id=agency.practice_id, is_default=True).exclude(pk=agency.pk)
+    )
+    for other in earlier:
+        Agency.objects.filter(pk=other.pk).update(is_default=False, updated_at=now)
+        audit_record(
+            user=acting_user,
+            action=AuditEvent.Action.UPDATE,
+            obj=other,
+            field_group=FieldGroup.MANAGEMENT,
+            detail={"fields": ["is_default"], "changes": {"is_default": {"was": True, "now": False}}},
+        )
+
+
+def _scoped_agency_for_update(acting_user, agency_id) -> Agency:
+    agency = (
+        scope_to_user(Agency.objects.select_for_update(of=("self",)).select_related("practice"), acting_user)
+        .filter(pk=agency_id)
+        .first()
+    )
+    if agency is None:
+        raise ApplicationError("Choose an agency of your practices.", field="agency")
+    return agency
+
+
+@transaction.atomic
+def agency_create(
+    *,
+    acting_user,
+    practice_id: int,
+    name: str,
+    commission_rate,
+    contact_name: str = "",
+    phone: str = "",
+    email: str = "",
+    mailing_address: str = "",
+    file_layout: str = Agency.FileLayout.CSV,
+    is_default: bool = False,
+) -> Agency:
+    """A new agency for one of the user's practices."""
+    check_field_group(acting_user, FieldGroup.MANAGEMENT)
+    try:
+        practice_pk = int(practice_id)
+    except (TypeError, ValueError):
+        practice_pk = 0
+    practice = None
+    if 1 <= practice_pk <= MAX_ID:
+        practice = (
+            scope_to_user(Practice.objects.filter(is_active=True), acting_user, practice_field="pk")
+            .filter(pk=practice_pk)
+            .first()
+        )
+    if practice is None:
+        raise ApplicationError(MESSAGE_AGENCY_PRACTICE, field="practice")
+    values = _agency_values(
+        {
+            "name": name,
+            "contact_name": contact_name,
+            "phone": phone,
+            "email": email,
+            "mailing_address": mailing_address,
+            "commission_rate": commission_rate,
+            "file_layout": file_layout,
+            "is_default": is_default,
+        }
+    )
+    # Serialise adding agencies to one practice (the name check, the one default).
+    list(Practice.objects.select_for_update().filter(pk=practice.pk).values_list("pk", flat=True))
+    if _name_taken(practice, values["name"]):
+        raise ApplicationError(
+            MESSAGE_AGENCY_NAME_TAKEN.format(practice=practice.name, name=values["name"]), field="name"
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            agency = Agency(practice=practice, created_at=now, updated_at=now, **{**values, "is_default": False})
+            agency.save()
+    except IntegrityError:
+        raise ApplicationError(
+            MESSAGE_AGENCY_NAME_TAKEN.format(practice=practice.name, name=values["name"]), field="name"
+        ) from None
+    if values["is_default"]:
+        _take_default(acting_user, agency, now)
+        Agency.objects.filter(pk=agency.pk).update(is_default=True)
+        agency.is_default = True
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.CREATE,
+        obj=agency,
+        field_group=FieldGroup.MANAGEMENT,
+        detail={"fields": sorted(values), "commission_rate": str(agency.commission_rate), "default": agency.is_default},
+    )
+    return agency
+
+
+def _audit_value(value):
+    return value if isinstance(value, bool) else str(value)
+
+
+@transaction.atomic
+def agency_update(*, acting_user, agency_id: int, expected_updated_at=None, is_active=None, **changes) -> Agency:
+    """Change an agency's name, contact, commission rate, file layout or default; with `is_active`,
+    start or stop its taking placements too (agency_set_active). A commission change applies to
+    payments posted from now on; what was posted keeps the commission it was posted with."""
+    check_field_group(acting_user, FieldGroup.MANAGEMENT)
+    unknown = set(changes) - set(AGENCY_FIELDS)
+    if unknown:
+        raise TypeError(f"agency_update() got unexpected fields: {sorted(unknown)}")
+    agency = _scoped_agency_for_update(acting_user, agency_id)
+    if expected_updated_at is not None and agency.updated_at != expected_updated_at:
+        raise ApplicationError(MESSAGE_AGENCY_CHANGED)
+    values = _agency_values(changes)
+    if "name" in values and _name_taken(agency.practice, values["name"], exclude_pk=agency.pk):
+        raise ApplicationError(
+            MESSAGE_AGENCY_NAME_TAKEN.format(practice=agency.practice.name, name=values["name"]), field="name"
+        )
+    if is_active is not None and bool(is_active) != agency.is_active:
+        agency = _set_active(acting_user, agency, bool(is_active))
+    if values.get("is_default") and not agency.is_active:
+        raise ApplicationError(MESSAGE_AGENCY_DEFAULT_INACTIVE.format(agency=agency.name), field="is_default")
+    changed = {name: value for name, value in values.items() if getattr(agency, name) != value}
+    if not changed:
+        return agency
+    now = timezone.now()
+    if changed.get("is_default"):
+        _take_default(acting_user, agency, now)
+    record = {
+        name: {"was": _audit_value(getattr(agency, name)), "now": _audit_value(value)}
+        for name, value in changed.items()
+    }
+    for name, value in changed.items():
+        setattr(agency, name, value)
+    agency.updated_at = now
+    agency.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=agency,
+        field_group=FieldGroup.MANAGEMENT,
+        detail={"fields": sorted(changed), "changes": record},
+    )
+    return agency
+
+
+def _set_active(acting_user, agency: Agency, active: bool) -> Agency:
+    """The caller holds the agency's row lock: placement takes the same lock (_place_group), so no
+    account is placed with an agency while it is being stopped."""
+    if agency.is_active == active:
+        return agency
+    fields = ["is_active", "updated_at"]
+    if not active:
+        count = Placement.objects.filter(agency=agency, status=Status.PLACED).count()
+        if count:
+            raise ApplicationError(
+                MESSAGE_AGENCY_HAS_PLACEMENTS.format(
+                    agency=agency.name, count=count, s="s" if count != 1 else "", them="them" if count != 1 else "it"
+                ),
+                field="is_active",
+            )
+        if agency.is_default:
+            # An agency that takes no placements is no practice's default: each placement then names one.
+            agency.is_default = False
+            fields.append("is_default")
+    agency.is_active = active
+    agency.updated_at = timezone.now()
+    agency.save(update_fields=fields)
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=agency,
+        field_group=FieldGroup.MANAGEMENT,
+        detail={"fields": sorted(set(fields) - {"updated_at"}), "is_active": active},
+    )
+    return agency
+
+
+@transaction.atomic
+def agency_set_active(*, acting_user, agency_id: int, active: bool) -> Agency:
+    """Stop an agency taking placements (refused, in words, while accounts are placed with it; it
+    stops being the default), or take it back. Its files, payments and history stay."""
+    check_field_group(acting_user, FieldGroup.MANAGEMENT)
+    return _set_active(acting_user, _scoped_agency_for_update(acting_user, agency_id), bool(active))

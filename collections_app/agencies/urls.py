@@ -4,6 +4,10 @@ from collections_app.agencies import views
 
 urlpatterns = [
     path("agencies/", views.agency_list, name="agency-list"),
+    path("agencies/setup/", views.agency_setup, name="agency-setup"),
+    path("agencies/new/", views.agency_new, name="agency-new"),
+    path("agencies/<int:pk>/edit/", views.agency_edit, name="agency-edit"),
+    path("agencies/<int:pk>/active/", views.agency_active, name="agency-active"),
     path("agencies/candidates/", views.candidates, name="agency-candidates"),
     path("agencies/candidates/preview/", views.placement_preview, name="agency-placement-preview"),
     path("agencies/candidates/place/", views.placement_confirm, name="agency-placement-confirm"),

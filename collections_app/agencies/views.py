@@ -17,6 +17,8 @@ from accounts.models import PatientAccount
 from accounts.selectors import account_get, practice_list, practice_today
 from collections_app.agencies import rules, selectors, services
 from collections_app.agencies.forms import (
+    AgencyActiveForm,
+    AgencyForm,
     CandidateFilterForm,
     PaymentFileForm,
     PlacementConfirmForm,
@@ -328,3 +330,94 @@ def account_placements(request, pk):
     return render(
         request, "collections_app/agencies/account_placements.html", {"account": account, "placements": placements}
     )
+
+
+# --- agency upkeep (Management) -------------------------------------------------------------------
+
+
+@require_GET
+@requires(MANAGEMENT)
+def agency_setup(request):
+    """Every agency of the user's practices, in use or not, to add, change or stop using."""
+    agencies = list(selectors.agency_list(user=request.user))
+    context = {
+        "agencies": agencies,
+        "show_practice": len(list(practice_list(user=request.user))) > 1,
+    }
+    return render(request, "collections_app/agencies/setup.html", context)
+
+
+def _agency_form_page(request, form, agency=None, status=200, stale=""):
+    context = {"form": form, "agency": agency, "stale": stale}
+    return render(request, "collections_app/agencies/agency_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(MANAGEMENT)
+def agency_new(request):
+    practices = list(practice_list(user=request.user).filter(is_active=True))
+    if request.method != "POST":
+        return _agency_form_page(request, AgencyForm(practices=practices, initial={"file_layout": "csv"}))
+    form = AgencyForm(request.POST, practices=practices)
+    if form.is_valid():
+        try:
+            agency = services.agency_create(
+                acting_user=request.user, practice_id=form.cleaned_data["practice"], **form.values()
+            )
+        except ApplicationError as refused:
+            refused.add_to_form(form)
+        else:
+            messages.success(request, f"{agency.name} is set up for {agency.practice.name}.")
+            return redirect(reverse("agency-setup"))
+    return _agency_form_page(request, form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(MANAGEMENT)
+def agency_edit(request, pk):
+    agency = selectors.agency_get(user=request.user, agency_id=pk)
+    if request.method != "POST":
+        return _agency_form_page(request, AgencyForm.for_agency(agency), agency)
+    form = AgencyForm(request.POST, agency=agency)
+    if form.is_valid():
+        try:
+            agency = services.agency_update(
+                acting_user=request.user,
+                agency_id=agency.pk,
+                expected_updated_at=form.cleaned_data.get("updated_at"),
+                **form.values(),
+            )
+        except ApplicationError as refused:
+            if refused.message != services.MESSAGE_AGENCY_CHANGED:
+                refused.add_to_form(form)
+            else:
+                # What is there now, with the message: saving the manager's typing would overwrite it.
+                current = selectors.agency_get(user=request.user, agency_id=pk)
+                return _agency_form_page(request, AgencyForm.for_agency(current), current, 400, refused.message)
+        else:
+            messages.success(request, f"{agency.name} saved.")
+            return redirect(reverse("agency-setup"))
+    return _agency_form_page(request, form, agency, status=400)
+
+
+@require_POST
+@requires(MANAGEMENT)
+def agency_active(request, pk):
+    """Stop an agency taking placements, or take it back (refused in words while accounts are placed)."""
+    agency = selectors.agency_get(user=request.user, agency_id=pk)
+    form = AgencyActiveForm(request.POST)
+    if not form.is_valid():
+        _flash_form_errors(request, form)
+        return redirect(reverse("agency-setup"))
+    try:
+        agency = services.agency_set_active(
+            acting_user=request.user, agency_id=agency.pk, active=form.cleaned_data["active"]
+        )
+    except ApplicationError as refused:
+        messages.error(request, refused.message)
+    else:
+        if agency.is_active:
+            messages.success(request, f"{agency.name} takes placements again.")
+        else:
+            messages.success(request, f"{agency.name} no longer takes placements. Its files and payments stay.")
+    return redirect(reverse("agency-setup"))

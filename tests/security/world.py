@@ -53,6 +53,9 @@ class World:
     placement: object = None  # an account placed with it, in `batch`, with its placement file
     batch: object = None
     agency_file: object = None
+    statement: object = None  # a mailed statement of `account` with its stored PDF
+    statement_batch: object = None  # a printed cycle batch holding `statement`, with its print file
+    import_upload: object = None  # an 835 the manager uploaded at /imports/, imported, with its report
 
 
 def build_world(*, account, personas, practice, other_practice) -> World:
@@ -98,6 +101,8 @@ def build_world(*, account, personas, practice, other_practice) -> World:
     )
     small_balance_run = SmallBalanceRun.objects.create(practice=practice, run_on=today)
     agency, placement = _placed_with_agency(practice, manager)
+    statement = _mailed_statement(account, today)
+    statement_batch = _printed_batch(statement, today)
     return World(
         practice=practice,
         other_practice=other_practice,
@@ -119,7 +124,75 @@ def build_world(*, account, personas, practice, other_practice) -> World:
         placement=placement,
         batch=placement.batch,
         agency_file=placement.batch.file,
+        statement=statement,
+        statement_batch=statement_batch,
+        import_upload=_uploaded_import(practice, manager),
     )
+
+
+def _uploaded_import(practice, manager):
+    """An uploaded 835, done, its report a summary with one unmatched claim and one reject."""
+    from imports.batches import Summary
+    from imports.models import ImportUpload
+
+    summary = Summary(files=1, claims=2)
+    summary.unmatched_claims.append(
+        {"file": "era.835", "segment": 9, "patient_control_number": "G01", "paid": "10.00", "new": True}
+    )
+    summary.reject("era.835", "does not balance", segment=20)
+    return ImportUpload.objects.create(
+        practice=practice,
+        kind=ImportUpload.Kind.X12_835,
+        file_name="era.835",
+        file="imports/world.835",
+        uploaded_by=manager,
+        status=ImportUpload.Status.DONE,
+        summary=summary.to_json(),
+    )
+
+
+def _mailed_statement(account, today):
+    """A statement as the cycle records it, with a stored one-page PDF (the download serves it)."""
+    from django.core.files.base import ContentFile
+
+    from reports.models import Statement
+
+    statement = Statement.objects.create(
+        account=account,
+        practice=account.practice,
+        guarantor=account.guarantor,
+        kind=Statement.Kind.STATEMENT,
+        statement_date=today,
+        amount_due=account.patient_balance,
+        mailed_on=today,
+    )
+    statement.covers.add(account)
+    statement.document.save(f"statement-{statement.pk}.pdf", ContentFile(minimal_pdf()), save=False)
+    statement.page_count = 1
+    statement.save(update_fields=["document", "page_count"])
+    return statement
+
+
+def _printed_batch(statement, today):
+    """The statement cycle's batch for `statement`, printed, with its merged print file."""
+    from django.core.files.base import ContentFile
+
+    from reports.models import StatementBatch
+
+    batch = StatementBatch.objects.create(
+        practice=statement.practice,
+        run_on=today,
+        status=StatementBatch.Status.DONE,
+        statement_count=1,
+        total_amount=statement.amount_due,
+        suppressed={"On hold": 1},
+        chunk_count=1,
+        chunks_done=1,
+        page_count=1,
+    )
+    batch.print_file.save(f"batch-{batch.pk}.pdf", ContentFile(minimal_pdf()), save=True)
+    type(statement).objects.filter(pk=statement.pk).update(batch=batch)
+    return batch
 
 
 def _placed_with_agency(practice, manager):
@@ -193,6 +266,7 @@ PK_OBJECTS = {
     "hold-letter": "hold",
     "queue-assignment-delete": "assignment",
     "jobs-run-progress": "job_run",
+    "api-job-run": "job_run",
     "api-token-revoke": "token",
     "api-practice-detail": "practice",
     "api-patient-detail": "patient",
@@ -211,6 +285,7 @@ PK_OBJECTS = {
     "writeoff-reverse": "writeoff",
     "small-balance-run-approve": "small_balance_run",
     "small-balance-run-discard": "small_balance_run",
+    "api-writeoff-detail": "writeoff",
     "api-writeoff-approve": "writeoff",
     "api-writeoff-deny": "writeoff",
     "api-writeoff-reverse": "writeoff",
@@ -218,14 +293,26 @@ PK_OBJECTS = {
     "agency-recall-file": "agency",
     "agency-direct-payments-file": "agency",
     "agency-file-download": "agency_file",
+    "agency-edit": "agency",
+    "agency-active": "agency",
+    "api-agency-detail": "agency",
     "api-placement-recall": "placement",
     "api-agency-file": "agency_file",
+    "statement-pdf": "statement",
+    "api-statement-pdf": "statement",
+    "statement-batch-detail": "statement_batch",
+    "statement-batch-print-file": "statement_batch",
+    "statement-batch-progress": "statement_batch",
+    "statement-batch-retry": "statement_batch",
+    "import-upload-detail": "import_upload",
+    "import-upload-progress": "import_upload",
+    "api-import-detail": "import_upload",
 }
 
 
 # Path parameters that name no object but a fixed thing: the value walked (every report's slug is
 # walked by tests/reports/test_report_access.py).
-PARAMETER_VALUES = {"slug": "aging"}
+PARAMETER_VALUES = {"slug": "aging", "kind": "balances"}
 
 
 def path_for(route: Route, world: World) -> str:
