@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.filters import AccountFilter, TransactionFilter
 from accounts.models import PatientAccount
 from accounts.selectors import (
     AccountSearch,
@@ -22,6 +23,7 @@ from accounts.selectors import (
     account_get,
     account_ledger,
     account_search,
+    accounts_with_past_due_flag,
     patient_get,
     patient_search,
     patient_upcoming_appointments,
@@ -140,7 +142,7 @@ class PracticeListApi(Api):
 class PracticeDetailApi(Api):
     field_group = FieldGroup.DEMOGRAPHICS
 
-    @extend_schema(responses=PracticeOutput)
+    @extend_schema(summary="One of your practices", responses=PracticeOutput)
     def get(self, request, pk):
         return self.respond(PracticeOutput, practice_get(user=request.user, practice_id=pk))
 
@@ -225,6 +227,7 @@ class PatientDetailApi(Api):
 class _AccountSearchMixin:
     field_group = FieldGroup.DEMOGRAPHICS
     pagination_class = StrictPageNumberPagination
+    filterset_class = AccountFilter
 
     def _respond_with_accounts(self, request, filters):
         search = AccountSearch(
@@ -233,6 +236,7 @@ class _AccountSearchMixin:
         accounts = account_search(user=request.user, search=search)
         if filters.get("min_patient_balance") is not None:
             accounts = accounts.filter(patient_balance__gte=filters["min_patient_balance"])
+        accounts = self.filter(accounts_with_past_due_flag(accounts))
         accounts = accounts.order_by(*ACCOUNT_ORDERINGS[filters["ordering"]][0])
         page = self.paginate(accounts)
         context = {"request": request}
@@ -281,11 +285,12 @@ class AccountLedgerApi(Api):
 
     field_group = FieldGroup.BILLING
     pagination_class = StrictPageNumberPagination
+    filterset_class = TransactionFilter
 
     @extend_schema(responses=TransactionOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        page = self.paginate(account_ledger(account=account).select_related("reversed_by"))
+        page = self.paginate(self.filter(account_ledger(account=account)).select_related("reversed_by"))
         data = TransactionOutput(page, many=True, context={"request": request}).data
         audit_read(
             user=request.user,

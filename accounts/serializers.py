@@ -23,7 +23,7 @@ from accounts.models import (
     Transaction,
 )
 from accounts.money import MONEY
-from accounts.selectors import MAX_QUERY_LENGTH, account_sees_billing_office
+from accounts.selectors import MAX_QUERY_LENGTH, account_past_due_last_night, account_sees_billing_office
 from core.access import FieldGroup, can_see, practice_ids_for
 from core.api_support import FieldGroupSerializerMixin
 from core.models import MAX_ID
@@ -183,14 +183,26 @@ class GuarantorOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
 class AccountListOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
     field_groups = {
         DEMOGRAPHICS: ("id", "account_number", "practice", "patient"),
+        FieldGroup.PAST_DUE_FLAG: ("past_due",),
         BILLING: ("status", "patient_balance", "insurance_balance", "follow_up_on"),
     }
 
     practice = PracticeSummaryOutput(read_only=True)
     patient = PatientSummaryOutput(read_only=True)
+    past_due = serializers.SerializerMethodField(
+        help_text=(
+            "'See billing office' as of last night's aging: a patient balance past the practice's grace period "
+            "that may be collected now (a payment, plan or hold since then clears it at once). The account's own "
+            "endpoint ages the ledger as of today."
+        )
+    )
 
     class Meta:
         model = PatientAccount
+
+    def get_past_due(self, account) -> bool:
+        flag = getattr(account, "past_due_last_night", None)
+        return bool(flag) if flag is not None else account_past_due_last_night(account)
 
 
 @extend_schema_serializer(component_name="AgingBucket")

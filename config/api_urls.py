@@ -28,5 +28,6 @@ urlpatterns = [
     path("", include("collections_app.agencies.api_urls")),
     path("", include("payment_plans.api_urls")),
     path("", include("writeoffs.api_urls")),
+    path("", include("imports.api_urls")),
     path("", include("reports.api_urls")),
 ]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("payment_plans.urls")),
     path("", include("writeoffs.urls")),
+    path("", include("imports.urls")),
     path("", include("collections_app.urls")),
     path("", include("reports.urls")),
     path("api/", include("config.api_urls")),
@@ -33,3 +34,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
 ]
+
+# JSON under /api/ (core.api_support), Django's own pages elsewhere.
+handler400 = "core.api_support.api_bad_request"
+handler404 = "core.api_support.api_not_found"

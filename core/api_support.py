@@ -1,12 +1,16 @@
 """Shared API plumbing: the base API view, strict pagination, the field-group serializer mixin
 and one error shape."""
 
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, JsonResponse
+from django.utils.functional import cached_property
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -14,6 +18,24 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.access import MINIMUM_TIER, FieldGroup, FieldGroupPermission, visible_groups
 from core.errors import ApplicationError
 from core.models import Tier
+from core.pagination import CappedPaginator
+
+
+class ApiPaginator(CappedPaginator):
+    """The web search's capped count (at most 1,000 rows counted) for API pages too. A list that is
+    not a queryset (already in memory) is counted whole."""
+
+    COUNT_CAP = 1000  # as accounts.selectors.SEARCH_COUNT_CAP, the web search's
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("cap", self.COUNT_CAP)
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet):
+            return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        return len(self.object_list)
 
 
 class StrictPageNumberPagination(PageNumberPagination):
@@ -23,6 +45,7 @@ class StrictPageNumberPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    django_paginator_class = ApiPaginator
 
     def paginate_queryset(self, queryset, request, view=None):
         for name in (self.page_query_param, self.page_size_query_param):
@@ -32,6 +55,40 @@ class StrictPageNumberPagination(PageNumberPagination):
             if raw is not None and not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and int(raw) > 0):
                 raise exceptions.ValidationError({name: ["Must be a whole number of at least 1."]})
         return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": min(paginator.count, paginator.cap),
+                "count_capped": paginator.is_capped,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        envelope = super().get_paginated_response_schema(schema)
+        properties = envelope["properties"]
+        properties["count"] = {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": ApiPaginator.COUNT_CAP,
+            "description": f"How many rows match, counted up to {ApiPaginator.COUNT_CAP:,} (see `count_capped`).",
+            "example": 123,
+        }
+        envelope["properties"] = {
+            "count": properties["count"],
+            "count_capped": {
+                "type": "boolean",
+                "description": f"True when more rows match than `count` says: counting stops at "
+                f"{ApiPaginator.COUNT_CAP:,}, as on the web search. Narrow the filters to see the rest.",
+            },
+            **{name: value for name, value in properties.items() if name != "count"},
+        }
+        envelope["required"] = ["count", "count_capped", "next", "previous", "results"]
+        return envelope
 
 
 # The base of every API view: declare `field_group` (FieldGroupPermission refuses a view that
@@ -46,6 +103,31 @@ class Api(APIView):
     permission_classes = [FieldGroupPermission]
     # No default paginator: an unpaged list must not be documented as paged.
     pagination_class: type[PageNumberPagination] | None = None
+
+    # A list with django-filter filters sets `filterset_class` (a FilterSet over the selector's model)
+    # and calls `self.filter(queryset)`; drf-spectacular documents the filters as query parameters.
+    filterset_class = None
+
+    @property
+    def filter_backends(self):
+        return [DjangoFilterBackend] if self.filterset_class else []
+
+    @property
+    def queryset(self):
+        # drf-spectacular reads the filterset's model from here (the schema only; never queried).
+        return self.filterset_class._meta.model.objects.none() if self.filterset_class else None
+
+    def filter(self, queryset):
+        """`queryset` narrowed by the query string's filters (400 with field errors for a bad value)."""
+        return DjangoFilterBackend().filter_queryset(self.request, queryset, self)
+
+    def handle_exception(self, exc):
+        # An error answers JSON (the Error or FieldErrors shape) even from an endpoint whose success
+        # is a PDF or a CSV: the renderer negotiated for the success does not apply to it.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     def valid_body(self, input_class) -> dict:
         """`request.data` validated by `input_class` (400 with field errors)."""
@@ -89,11 +171,43 @@ def exception_handler(exc, context):
         return Response({field: [exc.message], **exc.extra}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, exceptions.ValidationError) and not isinstance(exc.detail, dict):
+        # One shape for every 400 (the FieldErrors component): an object of field -> messages.
+        exc = exceptions.ValidationError({"non_field_errors": exc.detail})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("No such record in your practices.")
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
+
+
+# --- Errors outside a view: an unknown URL under /api/ answers JSON as the views do -----------
+
+MESSAGE_NO_ENDPOINT = "No such endpoint. The schema at /api/schema/ lists them."
+MESSAGE_BAD_REQUEST = "Bad request."
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_not_found(request, exception=None):
+    """handler404 for /api/ paths (config.urls); pages keep Django's own 404 page."""
+    from django.views.defaults import page_not_found
+
+    if _is_api(request):
+        return JsonResponse({"detail": MESSAGE_NO_ENDPOINT}, status=status.HTTP_404_NOT_FOUND)
+    return page_not_found(request, exception)
+
+
+def api_bad_request(request, exception=None):
+    """handler400 for /api/ paths (a request Django refuses before any view: too many fields, a
+    bad Host): the FieldErrors shape."""
+    from django.views.defaults import bad_request
+
+    if _is_api(request):
+        return JsonResponse({"non_field_errors": [MESSAGE_BAD_REQUEST]}, status=status.HTTP_400_BAD_REQUEST)
+    return bad_request(request, exception)
 
 
 class FieldGroupSerializerMixin:
@@ -168,7 +282,13 @@ class FieldGroupSerializerSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         required = schema.get("required", [])
+        blank_choices = self._blank_choice_fields()
         for name, prop in schema.get("properties", {}).items():
+            if name in blank_choices and "" not in prop.get("enum", [""]):
+                # DRF drops allow_blank from read-only fields, so the schema would refuse the "" an
+                # unset choice (blank=True) answers with; drf-spectacular's enum hook then documents
+                # it as the shared BlankEnum.
+                prop["enum"] = [*prop["enum"], ""]
             group = self.target.field_group_of(name)
             if MINIMUM_TIER[group] == Tier.LOW:
                 continue
@@ -188,3 +308,20 @@ class FieldGroupSerializerSchema(OpenApiSerializerExtension):
         if not serializer_class.__dict__.get("__doc__"):
             schema.pop("description", None)  # not this mixin's docstring, inherited
         return schema
+
+    def _blank_choice_fields(self) -> set[str]:
+        serializer = self.target() if isinstance(self.target, type) else self.target
+        model = getattr(getattr(serializer, "Meta", None), "model", None)
+        if model is None:
+            return set()
+        names = set()
+        for name, field in serializer.fields.items():
+            if not isinstance(field, serializers.ChoiceField) or field.source == "*" or "." in field.source:
+                continue
+            try:
+                model_field = model._meta.get_field(field.source)
+            except FieldDoesNotExist:
+                continue
+            if model_field.blank and model_field.choices:
+                names.add(name)
+        return names

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.cache import cache
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
@@ -53,6 +53,9 @@ class UserTimeZoneMiddleware:
             display.current_user.reset(token)
 
 
+MESSAGE_NUL = "The address holds a character that cannot be used (NUL)."
+
+
 class RefuseNulBytesMiddleware:
     """A NUL byte in the query string is never meaningful, and PostgreSQL refuses it in a text
     parameter (admin list filters pass query values straight to the database): answer 400."""
@@ -61,8 +64,12 @@ class RefuseNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if any("\x00" in value for value in request.GET.values()):
-            return HttpResponseBadRequest("The address holds a character that cannot be used (NUL).")
+        named = [name for name, values in request.GET.lists() if any("\x00" in value for value in values)]
+        if named:
+            if request.path.startswith("/api/"):
+                # The API's 400 shape (FieldErrors), naming the parameters.
+                return JsonResponse({name: [MESSAGE_NUL] for name in named}, status=400)
+            return HttpResponseBadRequest(MESSAGE_NUL)
         return self.get_response(request)
 
 

@@ -15,6 +15,7 @@ from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin
 from core.audit import audit_read, audit_reads
 from payment_plans import selectors, services
+from payment_plans.filters import PlanFilter
 from payment_plans.models import Installment, PaymentPlan, PlanRevision, PlanStatusChange
 
 BILLING = FieldGroup.BILLING
@@ -166,14 +167,20 @@ class BillingApi(Api):
 class AccountPlansApi(BillingApi):
     """An account's payment plans, newest first; POST sets one up under the practice's policy."""
 
-    @extend_schema(responses=PlanOutput(many=True))
+    filterset_class = PlanFilter
+
+    @extend_schema(summary="An account's payment plans, newest first", responses=PlanOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        plans = list(selectors.plan_list_for_account(user=request.user, account=account))
+        plans = list(self.filter(selectors.plan_list_for_account(user=request.user, account=account)))
         audit_reads(user=request.user, objects=plans, field_groups={BILLING})
         return self.respond(PlanOutput, plans, many=True)
 
-    @extend_schema(request=PlanCreateInput, responses={201: PlanDetailOutput})
+    @extend_schema(
+        summary="Set up a payment plan under the practice's policy",
+        request=PlanCreateInput,
+        responses={201: PlanDetailOutput},
+    )
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         data = self.valid_body(PlanCreateInput)
@@ -183,7 +190,7 @@ class AccountPlansApi(BillingApi):
 
 
 class PlanDetailApi(BillingApi):
-    @extend_schema(responses=PlanDetailOutput)
+    @extend_schema(summary="One payment plan with its installments and history", responses=PlanDetailOutput)
     def get(self, request, pk):
         plan = selectors.plan_get(user=request.user, plan_id=pk)
         audit_read(user=request.user, obj=plan, field_groups={BILLING}, detail={"account_id": plan.account_id})
@@ -201,7 +208,7 @@ class PlanActivateApi(BillingApi):
 
 
 class PlanCancelApi(BillingApi):
-    @extend_schema(request=PlanCancelInput, responses=PlanDetailOutput)
+    @extend_schema(summary="Cancel a payment plan", request=PlanCancelInput, responses=PlanDetailOutput)
     def post(self, request, pk):
         plan = selectors.plan_get(user=request.user, plan_id=pk)
         data = self.valid_body(PlanCancelInput)

@@ -16,6 +16,7 @@ from accounts.money import MONEY
 from accounts.selectors import account_get
 from collections_app.contacts import selectors, services
 from collections_app.contacts.compliance import contact_decision
+from collections_app.contacts.filters import PromiseFilter
 from collections_app.contacts.forms import PAYMENT_METHOD_CHOICES
 from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
 from core.access import FieldGroup
@@ -232,7 +233,7 @@ class ContactListApi(_AccountApi):
 
     pagination_class = StrictPageNumberPagination
 
-    @extend_schema(responses=ContactOutput(many=True))
+    @extend_schema(summary="An account's contact log, newest first", responses=ContactOutput(many=True))
     def get(self, request, pk):
         account = self.account(request, pk)
         page = self.paginate(selectors.contact_list(account=account))
@@ -242,7 +243,12 @@ class ContactListApi(_AccountApi):
         )
         return self.paginated_response(data)
 
-    @extend_schema(request=ContactLogInput, responses={201: ContactOutput}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        summary="Log a contact (outbound attempts pass the compliance governor first)",
+        request=ContactLogInput,
+        responses={201: ContactOutput},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(ContactLogInput)
@@ -267,14 +273,21 @@ class ContactDecisionApi(_AccountApi):
 
 
 class PromiseListApi(_AccountApi):
-    @extend_schema(responses=PromiseToPayOutput(many=True))
+    filterset_class = PromiseFilter
+
+    @extend_schema(summary="An account's promises to pay", responses=PromiseToPayOutput(many=True))
     def get(self, request, pk):
         account = self.account(request, pk)
-        promises = selectors.promise_list(account=account)[:200]
+        promises = self.filter(selectors.promise_list(account=account))[:200]
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"promises": "list"})
         return self.respond(PromiseToPayOutput, promises, many=True)
 
-    @extend_schema(request=PromiseToPayInput, responses={201: PromiseToPayOutput}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        summary="Record a promise to pay",
+        request=PromiseToPayInput,
+        responses={201: PromiseToPayOutput},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(PromiseToPayInput)
@@ -296,7 +309,9 @@ class PaymentApi(_AccountApi):
 
 
 class FollowUpApi(_AccountApi):
-    @extend_schema(request=FollowUpInput, responses=CommunicationFlagsOutput)
+    @extend_schema(
+        summary="Set or clear an account's follow-up date", request=FollowUpInput, responses=CommunicationFlagsOutput
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(FollowUpInput)
@@ -305,14 +320,14 @@ class FollowUpApi(_AccountApi):
 
 
 class NoteListApi(_AccountApi):
-    @extend_schema(responses=AccountNoteOutput(many=True))
+    @extend_schema(summary="An account's notes", responses=AccountNoteOutput(many=True))
     def get(self, request, pk):
         account = self.account(request, pk)
         notes = selectors.note_list(account=account)[:200]
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"notes": "list"})
         return self.respond(AccountNoteOutput, notes, many=True)
 
-    @extend_schema(request=AccountNoteInput, responses={201: AccountNoteOutput})
+    @extend_schema(summary="Add a note to an account", request=AccountNoteInput, responses={201: AccountNoteOutput})
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(AccountNoteInput)
@@ -323,13 +338,17 @@ class NoteListApi(_AccountApi):
 class FlagsApi(_AccountApi):
     """Cease-communication and attorney representation. A flag left out (or null) is unchanged."""
 
-    @extend_schema(responses=CommunicationFlagsOutput)
+    @extend_schema(summary="An account's cease-communication and attorney flags", responses=CommunicationFlagsOutput)
     def get(self, request, pk):
         account = self.account(request, pk)
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"flags": "read"})
         return self.respond(CommunicationFlagsOutput, account)
 
-    @extend_schema(request=CommunicationFlagsInput, responses=CommunicationFlagsOutput)
+    @extend_schema(
+        summary="Set or clear cease-communication and attorney representation",
+        request=CommunicationFlagsInput,
+        responses=CommunicationFlagsOutput,
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(CommunicationFlagsInput)
@@ -349,14 +368,20 @@ class FlagsApi(_AccountApi):
 class ConsentListApi(_AccountApi):
     """Recorded consent to texts and autodialed calls (TCPA); POST records a new one."""
 
-    @extend_schema(responses=ContactConsentOutput(many=True))
+    @extend_schema(
+        summary="Recorded consent to texts and autodialed calls (TCPA)", responses=ContactConsentOutput(many=True)
+    )
     def get(self, request, pk):
         account = self.account(request, pk)
         consents = selectors.consent_list(account=account)
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"consents": "list"})
         return self.respond(ContactConsentOutput, consents, many=True)
 
-    @extend_schema(request=ContactConsentInput, responses={201: ContactConsentOutput})
+    @extend_schema(
+        summary="Record consent to texts or autodialed calls",
+        request=ContactConsentInput,
+        responses={201: ContactConsentOutput},
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(ContactConsentInput)
@@ -365,7 +390,9 @@ class ConsentListApi(_AccountApi):
 
 
 class ConsentRevokeApi(_AccountApi):
-    @extend_schema(request=ContactConsentRevokeInput, responses=ContactConsentOutput)
+    @extend_schema(
+        summary="Record that consent was revoked", request=ContactConsentRevokeInput, responses=ContactConsentOutput
+    )
     def post(self, request, pk):
         account = self.account(request, pk)
         data = self.valid_body(ContactConsentRevokeInput)

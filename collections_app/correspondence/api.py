@@ -129,14 +129,16 @@ class AccountReturnedMailApi(Api):
 
     field_group = BILLING
 
-    @extend_schema(responses=ReturnedMailOutput(many=True))
+    @extend_schema(
+        summary="Returned mail for an account's patient, open first", responses=ReturnedMailOutput(many=True)
+    )
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         rows = list(returned_mail_list(user=request.user, account=account)[:200])
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"returned_mail": len(rows)})
         return self.respond(ReturnedMailOutput, rows, many=True)
 
-    @extend_schema(request=ReturnedMailInput, responses={201: ReturnedMailOutput})
+    @extend_schema(summary="Record mail that came back", request=ReturnedMailInput, responses={201: ReturnedMailOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         data = self.valid_body(ReturnedMailInput)
@@ -175,14 +177,14 @@ class AccountInquiriesApi(Api):
 
     field_group = BILLING
 
-    @extend_schema(responses=InquiryOutput(many=True))
+    @extend_schema(summary="An account's billing inquiries, unanswered first", responses=InquiryOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         rows = list(inquiry_list(user=request.user, account=account)[:200])
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"inquiries": len(rows)})
         return self.respond(InquiryOutput, rows, many=True)
 
-    @extend_schema(request=InquiryInput, responses={201: InquiryOutput})
+    @extend_schema(summary="Log a billing inquiry", request=InquiryInput, responses={201: InquiryOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         data = self.valid_body(InquiryInput)
@@ -193,7 +195,7 @@ class AccountInquiriesApi(Api):
 class InquiryRespondApi(Api):
     field_group = BILLING
 
-    @extend_schema(request=InquiryRespondInput, responses=InquiryOutput)
+    @extend_schema(summary="Answer a billing inquiry", request=InquiryRespondInput, responses=InquiryOutput)
     def post(self, request, pk):
         inquiry = inquiry_get(user=request.user, inquiry_id=pk)
         data = self.valid_body(InquiryRespondInput)

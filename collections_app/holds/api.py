@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from accounts.money import MONEY
 from accounts.selectors import account_get
+from collections_app.holds.filters import HoldFilter
 from collections_app.holds.selectors import hold_get, hold_list
 from collections_app.holds.services import (
     KIND_FIELDS,
@@ -136,6 +137,7 @@ class AccountHoldsApi(Api):
 
     field_group = BILLING
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    filterset_class = HoldFilter
 
     def initial(self, request, *args, **kwargs):
         # Before authentication: its CSRF check reads the body, and a multipart body is streamed to
@@ -144,14 +146,14 @@ class AccountHoldsApi(Api):
             raise UploadTooLarge(f"{letter_too_large_message()} Nothing was saved.")
         super().initial(request, *args, **kwargs)
 
-    @extend_schema(responses=HoldOutput(many=True))
+    @extend_schema(summary="An account's holds, active first", responses=HoldOutput(many=True))
     def get(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
-        holds = list(hold_list(user=request.user, account=account))
+        holds = list(self.filter(hold_list(user=request.user, account=account)))
         audit_read(user=request.user, obj=account, field_groups={BILLING}, detail={"holds": len(holds)})
         return self.respond(HoldOutput, holds, many=True)
 
-    @extend_schema(request=HoldPlaceInput, responses={201: HoldOutput})
+    @extend_schema(summary="Place a hold on an account", request=HoldPlaceInput, responses={201: HoldOutput})
     def post(self, request, pk):
         account = account_get(user=request.user, account_id=pk)
         values = dict(self.valid_body(HoldPlaceInput))
@@ -175,7 +177,7 @@ class AccountHoldsApi(Api):
 class HoldReleaseApi(Api):
     field_group = BILLING
 
-    @extend_schema(request=HoldReleaseInput, responses=HoldOutput)
+    @extend_schema(summary="Release a hold", request=HoldReleaseInput, responses=HoldOutput)
     def post(self, request, pk):
         hold = hold_get(user=request.user, hold_id=pk)
         data = self.valid_body(HoldReleaseInput)
@@ -186,7 +188,9 @@ class HoldReleaseApi(Api):
 class LopStatusCheckApi(Api):
     field_group = BILLING
 
-    @extend_schema(request=LopStatusCheckInput, responses=HoldOutput)
+    @extend_schema(
+        summary="Record a letter-of-protection status check", request=LopStatusCheckInput, responses=HoldOutput
+    )
     def post(self, request, pk):
         hold = hold_get(user=request.user, hold_id=pk)
         data = self.valid_body(LopStatusCheckInput)

@@ -8,6 +8,8 @@ SECRET_KEY = env_str("SECRET_KEY", "test-only-not-secret")
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+# Not throttled: a test that wants a 429 sets its own rate.
+API_REQUESTS_PER_MINUTE = 1_000_000
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
