@@ -23,6 +23,7 @@ class AgencyAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
         "contact_name",
         "phone",
         "email",
+        "mailing_address",
         "commission_rate",
         "file_layout",
         "is_default",
