@@ -53,8 +53,10 @@ migrate: install
 # Then tonight's jobs (aging snapshot, promises, plans, holds, queues), so the reps' queues are
 # filled from the start; a second `make run` finds them done for today and changes nothing.
 seed: migrate
+	@mkdir -p $(BROKER_FOLDER)/out $(BROKER_FOLDER)/processed $(BROKER_FOLDER)/control
 	$(MANAGE) seed_demo --accounts $(DEMO_ACCOUNTS) --practices $(DEMO_PRACTICES) --if-empty
 	$(MANAGE) run_nightly
+	$(MANAGE) seed_demo_letters
 
 logins: install
 	@password="$$($(MANAGE) shell --verbosity 0 -c 'from django.conf import settings; print(settings.DEMO_PASSWORD)')"; \

@@ -5,6 +5,7 @@ errors keyed by the query parameter's name, a practice outside the user's scope 
 """
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.renderers import JSONRenderer
@@ -39,7 +40,13 @@ class ReportApi(Api):
             OpenApiParameter("as_of", str, description="As-of date, YYYY-MM-DD (aging and balances)."),
             OpenApiParameter("format", str, enum=["json", "csv", "pdf"]),
         ],
-        responses={200: dict, 400: dict},
+        summary="Run a report: JSON, or a CSV or PDF file",
+        responses={
+            (200, "application/json"): dict,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            400: dict,
+        },
     )
     def get(self, request, slug):
         fmt = request.query_params.get("format", "json")

@@ -22,6 +22,12 @@ DEMO_LETTERS = (
     (Kind.DUNNING_60, Kind.FINAL_NOTICE),
 )
 
+# What the rep added to the letter, where the letter needs it (an inquiry's answer is the rep's own).
+DEMO_NOTES = {
+    Kind.INQUIRY_RESPONSE: "You asked why your balance changed. Your insurance paid its share of your visit; "
+    "the amount shown is your part under your plan's deductible.",
+}
+
 
 def demo_rep(practice) -> StaffUser | None:
     """Who prints the demo letters: the demo rep where they work the practice, else a Director."""
@@ -48,7 +54,7 @@ def seed_demo_letters(*, per_practice: int = len(DEMO_LETTERS)) -> dict[str, int
                     counts["already"] += 1
                     continue
                 try:
-                    letter_produce(account=account, kind=kind, user=user)
+                    letter_produce(account=account, kind=kind, user=user, note=DEMO_NOTES.get(kind, ""))
                 except ApplicationError:
                     counts["refused"] += 1
                 else:

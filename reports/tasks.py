@@ -5,10 +5,25 @@ retried by Celery, any other failure is recorded on the batch in words and retri
 page. A chunk redelivered (acks_late after a lost worker) prints nothing twice: see batch.py.
 """
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
+
+class StatementBatchTask(Task):
+    """When Celery gives up on a chunk or the finish (its retries used up), the batch says so in
+    words and the jobs page offers Retry, instead of showing "printing" for ever."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from reports.statements.batch import batch_step_failed
+
+        batch_id = kwargs.get("batch_id", args[0] if args else None)
+        chunk = kwargs.get("chunk", args[1] if len(args) > 1 else None)
+        if batch_id is not None:
+            batch_step_failed(batch_id=batch_id, chunk=chunk, exc=exc)
+
+
 STATEMENT_TASK_OPTIONS = {
+    "base": StatementBatchTask,
     "time_limit": 30 * 60,
     "soft_time_limit": 25 * 60,
     "serializer": "json",

@@ -196,6 +196,8 @@ def failure_reason(exc: BaseException) -> str:
     """Why a chunk failed, in words; never the exception's text (it could quote a document)."""
     if isinstance(exc, ValueError) and str(exc) == MESSAGE_PAGES_DISAGREE:
         return MESSAGE_PAGES_DISAGREE
+    if isinstance(exc, OperationalError):
+        return "the database was out of reach after several tries"
     if isinstance(exc, FileNotFoundError):
         return "a statement's stored document is missing"
     if isinstance(exc, OSError):
@@ -279,6 +281,21 @@ def _chunk_failed(batch_id: int, chunk: int, exc: BaseException) -> None:
         _audit_batch(batch, acting_user=None, detail=detail)
 
 
+def batch_step_failed(*, batch_id: int, chunk: int | None, exc: BaseException) -> None:
+    """A chunk (or the finish, `chunk` None) that Celery gave up on: recorded like any failure."""
+    if chunk is not None:
+        _chunk_failed(batch_id, chunk, exc)
+        return
+    with transaction.atomic():
+        batch = StatementBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status == StatementBatch.Status.DONE:
+            return
+        batch.status = StatementBatch.Status.FAILED
+        batch.error = MESSAGE_FINISH_FAILED.format(reason=failure_reason(exc))[:300]
+        batch.save(update_fields=["status", "error"])
+        _audit_batch(batch, acting_user=None, detail={"action": "print_file_failed", "error": type(exc).__name__})
+
+
 def unfinished_chunks(batch: StatementBatch) -> list[int]:
     return list(
         Statement.objects.filter(batch_id=batch.pk, document="")
@@ -322,12 +339,7 @@ def batch_print_finish(*, batch_id: int) -> dict:
         raise
     except Exception as exc:
         logger.warning("Statement batch %s print file failed: %s", batch_id, type(exc).__name__)
-        with transaction.atomic():
-            batch = StatementBatch.objects.select_for_update().get(pk=batch_id)
-            batch.status = StatementBatch.Status.FAILED
-            batch.error = MESSAGE_FINISH_FAILED.format(reason=failure_reason(exc))[:300]
-            batch.save(update_fields=["status", "error"])
-            _audit_batch(batch, acting_user=None, detail={"action": "print_file_failed", "error": type(exc).__name__})
+        batch_step_failed(batch_id=batch_id, chunk=None, exc=exc)
         return {"batch": batch_id, "outcome": "failed"}
 
 

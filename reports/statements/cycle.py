@@ -44,10 +44,10 @@ Records: one StatementBatch per practice and date (statement count, total, suppr
 Statement rows (content frozen by documents.statement_content, mailed on D), their covers, the
 account's first_statement_on where empty (IRS 501(r) counts 120 days from it), a contact-log letter
 per covered account (the final notice one is what agency candidates wait 30 days after), and an
-audit row per statement. Set-based: per practice one query for the candidates and one per
-suppression reason, bulk inserts. Idempotent per date: a practice with a cycle batch for D is
-skipped (and the guarantor interval alone would send nothing twice). After commit the batch is
-handed to batch printing (batch.batch_print_start).
+audit row per statement. Set-based: per practice one query for the candidates and one grouped
+query for the suppression counts (every reason at once), bulk inserts. Idempotent per date: a
+practice with a cycle batch for D is skipped (and the guarantor interval alone would send nothing
+twice). After commit the batch is handed to batch printing (batch.batch_print_start).
 """
 
 from dataclasses import dataclass, field
@@ -57,6 +57,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     IntegerField,
@@ -78,6 +79,7 @@ from collections_app.agencies.rules import FINAL_NOTICE_WAIT_DAYS, placed_exists
 from collections_app.correspondence.selectors import mailable_q
 from collections_app.holds.selectors import collection_paused_q
 from collections_app.models import Contact
+from collections_app.queues.rules import per_practice
 from core.access import FieldGroup
 from core.audit import audit_job_changes
 from core.models import AuditEvent
@@ -170,29 +172,50 @@ def _cycle_statements() -> QuerySet:
     return Statement.objects.filter(kind__in=CYCLE_KINDS)
 
 
-def account_due_q(practice: Practice, as_of: date) -> Q:
-    """No statement of the cycle has covered the account in the practice's cadence."""
-    since = as_of - timedelta(days=max(practice.statement_cycle_days, 1))
+def _pairs(practices_as_of: dict[Practice, date]) -> list[tuple[Practice, date]]:
+    return sorted(practices_as_of.items(), key=lambda item: item[0].pk)
+
+
+def account_due_q(practices_as_of: dict[Practice, date]) -> Q:
+    """No statement of the cycle has covered the account in its practice's cadence. Each
+    practice's cut-off sits inside the subquery (queues.rules.per_practice), so the NOT EXISTS
+    stays one anti-join over every practice."""
+
+    def since(practice, as_of):
+        return Q(statement__statement_date__gt=as_of - timedelta(days=max(practice.statement_cycle_days, 1)))
+
     recent = Statement.covers.through.objects.filter(
-        patientaccount_id=OuterRef("pk"), statement__kind__in=CYCLE_KINDS, statement__statement_date__gt=since
+        per_practice(_pairs(practices_as_of), since, practice_field="statement__practice_id"),
+        patientaccount_id=OuterRef("pk"),
+        statement__kind__in=CYCLE_KINDS,
     )
     return ~Q(Exists(recent))
 
 
-def guarantor_free_q(practice: Practice, as_of: date) -> Q:
+def guarantor_free_q(practices_as_of: dict[Practice, date]) -> Q:
     """The guarantor has had no statement of the cycle in the practice's guarantor interval."""
-    since = as_of - timedelta(days=max(practice.statement_guarantor_min_days, 1))
-    recent = _cycle_statements().filter(guarantor_id=OuterRef("guarantor_id"), statement_date__gt=since)
+
+    def since(practice, as_of):
+        return Q(statement_date__gt=as_of - timedelta(days=max(practice.statement_guarantor_min_days, 1)))
+
+    recent = _cycle_statements().filter(
+        per_practice(_pairs(practices_as_of), since), guarantor_id=OuterRef("guarantor_id")
+    )
     return ~Q(Exists(recent))
 
 
-def would_be_due_q(practice: Practice, as_of: date) -> Q:
-    """Owing accounts of the practice the cycle would write about tonight were nothing suppressing them."""
+def _in_practices(practices_as_of) -> Q:
+    return Q(practice_id__in=sorted(practice.pk for practice in practices_as_of))
+
+
+def would_be_due_q(practices_as_of: dict[Practice, date]) -> Q:
+    """Owing accounts the cycle would write about tonight were nothing suppressing them."""
     return (
-        Q(practice_id=practice.pk, patient_balance__gt=0)
+        _in_practices(practices_as_of)
+        & Q(patient_balance__gt=0)
         & ~Q(status=Status.CLOSED)
-        & account_due_q(practice, as_of)
-        & guarantor_free_q(practice, as_of)
+        & account_due_q(practices_as_of)
+        & guarantor_free_q(practices_as_of)
     )
 
 
@@ -240,16 +263,17 @@ def dunning_level(
     return min(cap, last_level + 1)
 
 
-def candidate_rows(practice: Practice, as_of: date) -> QuerySet:
+def candidate_rows(practices_as_of: dict[Practice, date]) -> QuerySet:
     """Every taking-part account of a due guarantor: the guarantor's combined balance, the
-    guarantor's last cycle statement (date and level) and the account's aging, one query."""
+    guarantor's last cycle statement (date and level) and the account's aging, in one query over
+    the practices, each on its own date."""
     last = _cycle_statements().filter(guarantor_id=OuterRef("guarantor_id")).order_by("-statement_date", "-id")
-    due_flag = Case(When(account_due_q(practice, as_of), then=Value(1)), default=Value(0), output_field=IntegerField())
+    due_flag = Case(When(account_due_q(practices_as_of), then=Value(1)), default=Value(0), output_field=IntegerField())
     by_guarantor = {"partition_by": [F("guarantor_id")]}
     return (
-        PatientAccount.objects.filter(practice_id=practice.pk)
+        PatientAccount.objects.filter(_in_practices(practices_as_of))
         .filter(taking_part_q())
-        .filter(guarantor_free_q(practice, as_of))
+        .filter(guarantor_free_q(practices_as_of))
         .annotate(
             guarantor_total=Window(Sum("patient_balance"), **by_guarantor),
             guarantor_due=Window(Max(due_flag), **by_guarantor),
@@ -268,31 +292,52 @@ def candidate_rows(practice: Practice, as_of: date) -> QuerySet:
             "last_on",
             "last_level",
             "oldest_open_on",
+            "practice_id",
         )
     )
 
 
-def suppression_counts(practice: Practice, as_of: date) -> dict[str, int]:
-    """One count per account-level reason, each account under the first reason that applies."""
-    base = PatientAccount.objects.filter(would_be_due_q(practice, as_of))
-    counts, earlier = {}, Q()
-    for reason, rule in suppression_rules():
-        counts[reason] = base.filter(rule).exclude(earlier).count() if earlier else base.filter(rule).count()
-        earlier |= rule
-    return counts
+def suppression_counts(practices_as_of: dict[Practice, date]) -> dict[int, dict[str, int]]:
+    """Per practice, the account-level reasons counted in one grouped query: a CASE names each
+    account's first reason (its WHENs are tried in order), so an account is counted once."""
+    rules = suppression_rules()
+    first_reason = Case(
+        *(When(rule, then=Value(position)) for position, (_, rule) in enumerate(rules)),
+        default=None,
+        output_field=IntegerField(),
+    )
+    rows = (
+        PatientAccount.objects.filter(would_be_due_q(practices_as_of))
+        .annotate(reason=first_reason)
+        .filter(reason__isnull=False)
+        .order_by()
+        .values("practice_id", "reason")
+        .annotate(accounts=Count("pk"))
+        .values_list("practice_id", "reason", "accounts")
+    )
+    found = {(practice_id, reason): count for practice_id, reason, count in rows}
+    return {
+        practice.pk: {reason: found.get((practice.pk, position), 0) for position, (reason, _) in enumerate(rules)}
+        for practice in practices_as_of
+    }
 
 
-def cycle_selection(practice: Practice, as_of: date) -> Selection:
-    """Who gets what on the practice's date, and how many accounts were left out and why."""
-    selection = Selection(practice=practice, as_of=as_of)
+def cycle_selections(practices_as_of: dict[Practice, date]) -> dict[int, Selection]:
+    """Who gets what in each practice on its date, and how many accounts were left out and why:
+    two queries, whatever the number of practices."""
+    selections = {practice.pk: Selection(practice=practice, as_of=as_of) for practice, as_of in practices_as_of.items()}
+    if not selections:
+        return selections
     groups: dict[int, list] = {}
-    for row in candidate_rows(practice, as_of):
+    for row in candidate_rows(practices_as_of):
         groups.setdefault(row[1], []).append(row)
-    under_minimum = 0
+    under_minimum = dict.fromkeys(selections, 0)
     for guarantor_id, rows in groups.items():
+        selection = selections[rows[0][8]]
+        practice, as_of = selection.practice, selection.as_of
         total = rows[0][4]
         if total < practice.statement_min_balance:
-            under_minimum += len(rows)
+            under_minimum[practice.pk] += len(rows)
             continue
         unplanned = [row[7] for row in rows if row[2] != Status.PAYMENT_PLAN and row[7] is not None]
         oldest = min(unplanned) if unplanned else None
@@ -308,8 +353,14 @@ def cycle_selection(practice: Practice, as_of: date) -> Selection:
                 oldest_open_service_on=oldest,
             )
         )
-    selection.suppressed = {**suppression_counts(practice, as_of), REASON_MINIMUM: under_minimum}
-    return selection
+    counts = suppression_counts(practices_as_of)
+    for pk, selection in selections.items():
+        selection.suppressed = {**counts[pk], REASON_MINIMUM: under_minimum[pk]}
+    return selections
+
+
+def cycle_selection(practice: Practice, as_of: date) -> Selection:
+    return cycle_selections({practice: as_of})[practice.pk]
 
 
 # --- production ----------------------------------------------------------------------------------
@@ -453,12 +504,21 @@ def _audit(batch: StatementBatch, statements, selection: Selection, first_set: s
     )
 
 
-def statement_cycle_practice(practice: Practice, as_of: date, *, now=None) -> StatementBatch | None:
-    """The practice's cycle for its date: the batch made, or None when it already ran for the date."""
-    now = now or timezone.now()
-    if StatementBatch.objects.filter(practice=practice, run_on=as_of, kind=StatementBatch.Kind.CYCLE).exists():
-        return None
-    selection = cycle_selection(practice, as_of)
+def _already_ran(practices_as_of: dict[Practice, date]) -> set[int]:
+    """The practices whose cycle batch for their date exists (idempotent per date)."""
+    done = set()
+    for practice_id, run_on in StatementBatch.objects.filter(
+        practice_id__in=[practice.pk for practice in practices_as_of], kind=StatementBatch.Kind.CYCLE
+    ).values_list("practice_id", "run_on"):
+        if any(practice.pk == practice_id and as_of == run_on for practice, as_of in practices_as_of.items()):
+            done.add(practice_id)
+    return done
+
+
+def statement_batch_record(selection: Selection, *, now) -> StatementBatch:
+    """One practice's batch from its selection: the rows, the frozen contents, the first statement
+    dates, the contact log and the audit; printing starts after commit."""
+    practice, as_of = selection.practice, selection.as_of
     with transaction.atomic():
         batch = StatementBatch.objects.create(
             practice=practice,
@@ -485,19 +545,36 @@ def statement_cycle_practice(practice: Practice, as_of: date, *, now=None) -> St
     return batch
 
 
-def statement_cycle_run(practice_dates: dict[int, date], *, progress=None) -> dict[str, int]:
-    """Every practice on its own date; the job's counts."""
-    practices = Practice.objects.filter(pk__in=list(practice_dates), is_active=True).order_by("pk")
-    counts = {"practices": 0, "batches": 0, "statements": 0, "accounts_covered": 0, "suppressed": 0}
-    practices = list(practices)
-    for done, practice in enumerate(practices, start=1):
-        counts["practices"] += 1
-        batch = statement_cycle_practice(practice, practice_dates[practice.pk])
-        if batch is not None:
-            counts["batches"] += 1
-            counts["statements"] += batch.statement_count
-            counts["suppressed"] += sum(batch.suppressed.values())
-            counts["accounts_covered"] += batch.accounts_covered
+def statement_cycle_batches(practices_as_of: dict[Practice, date], *, now=None, progress=None) -> list[StatementBatch]:
+    """The cycle for these practices, each on its own date: the batches made (none for a practice
+    that already has its batch for the date)."""
+    now = now or timezone.now()
+    done = _already_ran(practices_as_of)
+    todo = {practice: as_of for practice, as_of in practices_as_of.items() if practice.pk not in done}
+    selections = cycle_selections(todo)
+    batches = []
+    for step, pk in enumerate(sorted(selections), start=1):
+        batches.append(statement_batch_record(selections[pk], now=now))
         if progress is not None:
-            progress(done, len(practices))
-    return counts
+            progress(step, len(selections))
+    return batches
+
+
+def statement_cycle_practice(practice: Practice, as_of: date, *, now=None) -> StatementBatch | None:
+    """One practice's cycle for its date: the batch made, or None when it already ran for the date."""
+    batches = statement_cycle_batches({practice: as_of}, now=now)
+    return batches[0] if batches else None
+
+
+def statement_cycle_run(practice_dates: dict[int, date], *, progress=None) -> dict[str, int]:
+    """Every active practice on its own date; the job's counts."""
+    practices = Practice.objects.filter(pk__in=list(practice_dates), is_active=True).order_by("pk")
+    practices_as_of = {practice: practice_dates[practice.pk] for practice in practices}
+    batches = statement_cycle_batches(practices_as_of, progress=progress)
+    return {
+        "practices": len(practices_as_of),
+        "batches": len(batches),
+        "statements": sum(batch.statement_count for batch in batches),
+        "accounts_covered": sum(batch.accounts_covered for batch in batches),
+        "suppressed": sum(sum(batch.suppressed.values()) for batch in batches),
+    }

@@ -26,7 +26,7 @@ PANEL_TEMPLATE = "reports/statements/_panel.html"
 PANEL_ROWS = 25
 
 # What a dunning level means on the page (Statement.dunning_level).
-DUNNING_LEVEL_WORDS = {1: "30 days", 2: "60 days", 3: "90 days", 4: "Final notice"}
+DUNNING_LEVEL_WORDS = {1: "30 days", 2: "60 days", 3: "90 days", 4: "final"}
 
 
 def panel_context(request, account, *, form=None) -> dict:

@@ -207,12 +207,65 @@ def test_a_manager_retries_a_failed_batch_from_the_jobs_page(
     assert batch.page_count == sum(batch.statements.values_list("page_count", flat=True))
 
 
+@pytest.mark.parametrize(
+    ("back", "lands_on"),
+    [("/statements/batches/{pk}/", "/statements/batches/{pk}/"), ("https://evil.example/", "/jobs/")],
+)
+def test_retry_returns_to_a_local_page_only(
+    client, practice, manager, django_capture_on_commit_callbacks, back, lands_on
+):
+    batch = make_batch(practice, 1)
+    StatementBatch.objects.filter(pk=batch.pk).update(status=StatementBatch.Status.FAILED, chunk_count=1)
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("statement-batch-retry", args=[batch.pk]), {"next": back.format(pk=batch.pk)})
+    assert response.status_code == 302 and response["Location"] == lands_on.format(pk=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == StatementBatch.Status.PRINTING and batch.error == ""
+
+
 def test_a_printed_batch_cannot_be_retried(client, practice, manager, django_capture_on_commit_callbacks):
     batch = start(make_batch(practice, 1), django_capture_on_commit_callbacks)
     client.force_login(manager)
     response = client.post(reverse("statement-batch-retry", args=[batch.pk]), follow=True)
     assert batch_module.MESSAGE_NOT_RETRYABLE in response.content.decode()
     assert Statement.objects.filter(batch=batch).count() == 1
+
+
+def test_a_failed_print_file_is_written_again_on_retry(practice, django_capture_on_commit_callbacks, monkeypatch):
+    real = batch_module._chunk_bytes
+    failures = []
+
+    def fails_once(*args):
+        if not failures:
+            failures.append(True)
+            raise PermissionError("disk")
+        return real(*args)
+
+    monkeypatch.setattr(batch_module, "_chunk_bytes", fails_once)
+    batch = start(make_batch(practice, 3), django_capture_on_commit_callbacks)
+    assert batch.status == StatementBatch.Status.FAILED and (batch.chunks_done, batch.chunk_count) == (2, 2)
+    assert batch.error.startswith("Every chunk is printed but the print file could not be written")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batch_module.batch_chunk_retry(batch) == []
+    batch.refresh_from_db()
+    assert batch.status == StatementBatch.Status.DONE
+    assert pdf_pages(read_file(batch.print_file)) == sum(batch.statements.values_list("page_count", flat=True))
+
+
+def test_a_chunk_celery_gave_up_on_shows_as_failed(practice, django_capture_on_commit_callbacks):
+    from django.db import OperationalError
+
+    from reports.tasks import statement_batch_chunk
+
+    batch = make_batch(practice, 1)
+    with django_capture_on_commit_callbacks(execute=False):
+        batch_module.batch_print_start(batch)
+    statement_batch_chunk.on_failure(OperationalError("gone"), "task-id", (batch.pk, 1), {}, None)
+    batch.refresh_from_db()
+    assert batch.status == StatementBatch.Status.FAILED
+    assert batch.error.startswith("Chunk 1 of 1 could not be printed") and "gone" not in batch.error
 
 
 @pytest.mark.postgres

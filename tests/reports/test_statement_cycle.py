@@ -341,3 +341,21 @@ def test_printing_starts_after_commit(practice, django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run(practice)
     assert len(callbacks) >= 1
+
+
+def test_each_practice_is_selected_on_its_own_cadence_and_date(practice, other_practice):
+    other_practice.statement_cycle_days = 10
+    other_practice.statement_guarantor_min_days = 10
+    other_practice.save()
+    ours = owing(practice)
+    theirs = owing(other_practice)
+    earlier = today() - timedelta(days=15)
+    refresh_aging({practice.pk: earlier, other_practice.pk: earlier})
+    cycle.statement_cycle_run({practice.pk: earlier, other_practice.pk: earlier})
+    # 15 days on: due again on the 10-day cadence, not on the 30-day one
+    later = today() + timedelta(days=1)
+    refresh_aging({practice.pk: later, other_practice.pk: later})
+    counts = cycle.statement_cycle_run({practice.pk: later, other_practice.pk: later})
+    assert counts["statements"] == 1
+    assert statements_of(ours).count() == 1
+    assert statements_of(theirs).count() == 2

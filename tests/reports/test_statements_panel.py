@@ -45,7 +45,7 @@ def test_panel_lists_statements_and_letters_with_their_pdf(client, medium, accou
     assert response.status_code == 200
     assert 'id="panel-statements"' in html
     assert "Patient statement" in html and "Past-due letter (60 days)" in html
-    assert "60 days" in html and "$200.00" in html and "Mail" in html
+    assert "Dunning level: 60 days" in html and "$200.00" in html and "by mail" in html
     assert statement.mailed_on.strftime("%m/%d/%Y") in html
     assert reverse("statement-pdf", args=[statement.pk]) in html
     assert reverse("statement-pdf", args=[letter.pk]) in html
