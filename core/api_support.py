@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -282,13 +282,13 @@ class FieldGroupSerializerSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         required = schema.get("required", [])
-        blank_choices = self._blank_choice_fields()
-        for name, prop in schema.get("properties", {}).items():
-            if name in blank_choices and "" not in prop.get("enum", [""]):
-                # DRF drops allow_blank from read-only fields, so the schema would refuse the "" an
-                # unset choice (blank=True) answers with; drf-spectacular's enum hook then documents
-                # it as the shared BlankEnum.
-                prop["enum"] = [*prop["enum"], ""]
+        model_fields = self._model_fields()
+        for name, prop in list(schema.get("properties", {}).items()):
+            # DRF drops allow_blank and allow_null from read-only fields (every field here is one),
+            # so the schema would refuse the "" or null an unset model field answers with.
+            model_field = model_fields.get(name)
+            if model_field is not None:
+                prop = schema["properties"][name] = self._unset_allowed(prop, model_field)
             group = self.target.field_group_of(name)
             if MINIMUM_TIER[group] == Tier.LOW:
                 continue
@@ -309,19 +309,33 @@ class FieldGroupSerializerSchema(OpenApiSerializerExtension):
             schema.pop("description", None)  # not this mixin's docstring, inherited
         return schema
 
-    def _blank_choice_fields(self) -> set[str]:
+    def _model_fields(self) -> dict:
+        """Serializer field name -> the model field it renders directly (no dotted source)."""
         serializer = self.target() if isinstance(self.target, type) else self.target
         model = getattr(getattr(serializer, "Meta", None), "model", None)
         if model is None:
-            return set()
-        names = set()
+            return {}
+        found = {}
         for name, field in serializer.fields.items():
-            if not isinstance(field, serializers.ChoiceField) or field.source == "*" or "." in field.source:
+            if field.source == "*" or "." in field.source:
                 continue
             try:
-                model_field = model._meta.get_field(field.source)
+                found[name] = model._meta.get_field(field.source)
             except FieldDoesNotExist:
                 continue
-            if model_field.blank and model_field.choices:
-                names.add(name)
-        return names
+        return found
+
+    @staticmethod
+    def _unset_allowed(prop: dict, model_field) -> dict:
+        if model_field.null and not prop.get("nullable"):
+            if "$ref" in prop:
+                return {"allOf": [{"$ref": prop["$ref"]}], "nullable": True}
+            prop["nullable"] = True
+        if model_field.blank and not model_field.null:
+            if model_field.choices and "enum" in prop and "" not in prop["enum"]:
+                # drf-spectacular's enum hook documents the "" as the shared BlankEnum.
+                prop["enum"] = [*prop["enum"], ""]
+            elif prop.get("format") in ("email", "uri"):
+                blank = {"type": "string", "maxLength": 0}
+                return {"anyOf": [prop, blank], **({"readOnly": True} if prop.get("readOnly") else {})}
+        return prop

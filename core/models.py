@@ -113,8 +113,9 @@ class ApiToken(models.Model):
     Only the SHA-256 of the key is stored, so a read of this table (a backup, a support query)
     yields nothing that authenticates; the key itself is shown once, in the response that issues
     it. SHA-256 without a salt or stretching is enough here, unlike for passwords: the key is 256
-    random bits (`secrets.token_urlsafe(32)`), so there is nothing to guess. Rows are never
-    deleted by the app: a revoked or expired token stays for the Directors' page and the audit.
+    random bits (`secrets.token_urlsafe(32)`), so there is nothing to guess. A revoked or expired
+    token stays for the Directors' page for API_TOKEN_RETENTION_DAYS, then the nightly
+    `api_token_purge` deletes it (its audit rows stay).
     """
 
     class RevokeReason(models.TextChoices):

@@ -7,11 +7,12 @@ gave it), log lines by token and user id.
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.access import FieldGroup, can_see
@@ -85,6 +86,20 @@ def api_tokens_revoke_all(*, user, reason: str) -> int:
     if live:
         logger.info("%s api tokens of user %s revoked (%s)", len(live), user.pk, reason)
     return len(live)
+
+
+def api_tokens_purge(*, as_of) -> int:
+    """Delete tokens that stopped working (expired or revoked) more than API_TOKEN_RETENTION_DAYS
+    before `as_of`: long enough for the Directors' page to answer "what was that token?", after
+    which a dead row only grows the table. Their audit rows (issue, revocation, refusals) stay:
+    they name the token by id and name, not by a foreign key. Returns how many were deleted; a
+    second run for the same date deletes nothing."""
+    cutoff = timezone.make_aware(datetime.combine(as_of - timedelta(days=settings.API_TOKEN_RETENTION_DAYS), time.min))
+    ended = Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)
+    deleted, _ = ApiToken.objects.filter(ended).delete()
+    if deleted:
+        logger.info("%s api tokens ended before %s purged", deleted, cutoff.date().isoformat())
+    return deleted
 
 
 def api_token_refused(*, token: ApiToken, reason: str) -> None:

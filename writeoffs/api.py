@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.money import MONEY, ZERO
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
-from core.audit import audit_reads
+from core.audit import audit_read, audit_reads
 from core.models import MAX_ID
 from writeoffs import selectors, services
 from writeoffs.models import Reason, WriteOffRequest
@@ -199,6 +199,20 @@ class WriteOffListApi(Api):
         )
         code = status.HTTP_200_OK if getattr(proposed, "replayed", False) else status.HTTP_201_CREATED
         return _replayed(self.respond(WriteOffOutput, proposed, status_code=code), proposed)
+
+
+class WriteOffDetailApi(Api):
+    """One write-off request and where it stands."""
+
+    field_group = PROPOSE
+
+    @extend_schema(summary="One write-off request", responses={200: WriteOffOutput, 404: NOT_FOUND_404})
+    def get(self, request, pk):
+        writeoff = selectors.writeoff_get(request.user, pk)
+        context = {"request": request}
+        data = WriteOffOutput(writeoff, context=context).data
+        audit_read(user=request.user, obj=writeoff, field_groups=context.get("field_groups_shown", set()))
+        return Response(data)
 
 
 class _DecisionApi(Api):

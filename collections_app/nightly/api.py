@@ -1,5 +1,7 @@
-"""GET /api/jobs/runs/: nightly run history (management tier; counts only, no PHI, so no audit row)."""
+"""GET /api/jobs/: the nightly jobs; GET /api/jobs/runs/ and /api/jobs/runs/<id>/: their run history
+(management tier; counts only, no PHI, so no audit row)."""
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 
@@ -7,6 +9,7 @@ from collections_app.models import JobRun
 from collections_app.nightly.views import runs_for
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
+from core.nightly import registered_jobs
 
 MANAGEMENT = FieldGroup.MANAGEMENT
 
@@ -57,3 +60,32 @@ class JobRunListApi(Api):
             runs = runs.filter(as_of=filters["as_of"])
         page = self.paginate(runs)
         return self.paginated_response(JobRunOutput(page, many=True, context={"request": request}).data)
+
+
+class JobRunDetailApi(Api):
+    """One nightly job run: its counts, progress and error."""
+
+    field_group = MANAGEMENT
+
+    @extend_schema(responses=JobRunOutput)
+    def get(self, request, pk):
+        return self.respond(JobRunOutput, get_object_or_404(JobRun, pk=pk))
+
+
+@extend_schema_serializer(component_name="NightlyJob")
+class NightlyJobOutput(FieldGroupSerializerMixin, serializers.Serializer):
+    field_groups = {MANAGEMENT: ("name", "description", "order")}
+
+    name = serializers.CharField(help_text="What `job` names in the runs and in `run_nightly --job`.")
+    description = serializers.CharField()
+    order = serializers.IntegerField(help_text="Jobs run in this order each night, lowest first.")
+
+
+class NightlyJobListApi(Api):
+    """The nightly jobs in the order they run each night."""
+
+    field_group = MANAGEMENT
+
+    @extend_schema(responses=NightlyJobOutput(many=True))
+    def get(self, request):
+        return self.respond(NightlyJobOutput, registered_jobs(), many=True)

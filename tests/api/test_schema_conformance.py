@@ -57,7 +57,7 @@ def _get_routes():
         path = _openapi_path(route.route)
         try:
             SCHEMA[path]["GET"]
-        except KeyError:
+        except LookupError:  # no such path, or no GET on it
             continue
         routes.append(route)
     return routes
