@@ -17,3 +17,11 @@ from django.dispatch import Signal
 # reversal row, whose `reverses` is the original), `account_id`, and `acting_user` (None for jobs).
 # A posting answered from an earlier one (the same `reference` posted again) is not announced.
 ledger_posted = Signal()
+
+# One announcement for a batch from `accounts.services.transactions_post_many` (an import's chunk of
+# claims): `postings` (the new rows in the order written, each bad-debt recovery after its
+# payment; replays are not in it), `balances_before` ({account_id: patient balance before the
+# batch}, for every account with a new row) and `acting_user`. Receivers run once per batch, in
+# its transaction, with every account of the batch locked, and see the balances the batch left:
+# each must end where it would have after the same rows posted one by one through ledger_posted.
+ledger_posted_many = Signal()

@@ -1,24 +1,27 @@
 """Every change to patient accounts: lock, check, change, audit, in one transaction."""
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from accounts.events import ledger_posted
-from accounts.models import AddressHistory, Patient, PatientAccount, Practice, Transaction
+from accounts.events import ledger_posted, ledger_posted_many
+from accounts.models import AddressHistory, Encounter, Patient, PatientAccount, Practice, Transaction
 from accounts.money import ZERO, to_money
 from accounts.selectors import practice_today
 from accounts.validators import refuse_card_numbers
 from core.access import FieldGroup, check_director_or_command_line
-from core.audit import COMMAND_LINE, audit_record
+from core.audit import COMMAND_LINE, audit_record, audit_record_many
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from core.sql import update_from_values
 
 Kind = Transaction.Kind
 
@@ -193,6 +196,41 @@ def _post_recovery(*, acting_user, account: PatientAccount, payment: Transaction
     )
 
 
+def _posting_clean(
+    *,
+    kind: str,
+    patient_amount,
+    insurance_amount,
+    encounter_id,
+    payment_method: str,
+    reference: str,
+    memo: str,
+    write_off_reason: str,
+    idempotency_key: str,
+) -> tuple[Decimal, Decimal, str]:
+    """The checks a posting passes before anything is locked (transaction_post and
+    transactions_post_many alike): the amounts as money and the idempotency key as stored."""
+    if kind not in POSTING_RULES:
+        raise ApplicationError("Choose a transaction type that can be posted.", field="kind")
+    patient_amount, insurance_amount = to_money(patient_amount), to_money(insurance_amount)
+    if patient_amount == 0 and insurance_amount == 0:
+        raise ApplicationError(MESSAGE_NO_AMOUNT, field="patient_amount")
+    patient_rule, insurance_rule = POSTING_RULES[kind]
+    _check_direction(kind, "patient", patient_amount, patient_rule)
+    _check_direction(kind, "insurance", insurance_amount, insurance_rule)
+    if kind == Kind.TRANSFER_TO_PATIENT and patient_amount != -insurance_amount:
+        raise ApplicationError(MESSAGE_TRANSFER_UNBALANCED, field="insurance_amount")
+    if kind in NEEDS_ENCOUNTER and encounter_id is None:
+        raise ApplicationError(MESSAGE_NEEDS_ENCOUNTER.format(kind=Kind(kind).label.lower()), field="encounter")
+    if kind == Kind.PATIENT_PAYMENT and not payment_method:
+        raise ApplicationError(MESSAGE_NEEDS_METHOD, field="payment_method")
+    if kind == Kind.WRITE_OFF and not write_off_reason:
+        raise ApplicationError(MESSAGE_NEEDS_REASON, field="write_off_reason")
+    refuse_card_numbers("reference", reference)
+    refuse_card_numbers("memo", memo)
+    return patient_amount, insurance_amount, idempotency_key_clean(idempotency_key)
+
+
 @transaction.atomic
 def transaction_post(
     *,
@@ -223,26 +261,17 @@ def transaction_post(
     and reports see the recovery. The payment row comes back with `bad_debt_recovery` (or None);
     reversing the payment reverses its recovery too.
     """
-    if kind not in POSTING_RULES:
-        raise ApplicationError("Choose a transaction type that can be posted.", field="kind")
-    patient_amount, insurance_amount = to_money(patient_amount), to_money(insurance_amount)
-    if patient_amount == 0 and insurance_amount == 0:
-        raise ApplicationError(MESSAGE_NO_AMOUNT, field="patient_amount")
-    patient_rule, insurance_rule = POSTING_RULES[kind]
-    _check_direction(kind, "patient", patient_amount, patient_rule)
-    _check_direction(kind, "insurance", insurance_amount, insurance_rule)
-    if kind == Kind.TRANSFER_TO_PATIENT and patient_amount != -insurance_amount:
-        raise ApplicationError(MESSAGE_TRANSFER_UNBALANCED, field="insurance_amount")
-    if kind in NEEDS_ENCOUNTER and encounter_id is None:
-        raise ApplicationError(MESSAGE_NEEDS_ENCOUNTER.format(kind=Kind(kind).label.lower()), field="encounter")
-    if kind == Kind.PATIENT_PAYMENT and not payment_method:
-        raise ApplicationError(MESSAGE_NEEDS_METHOD, field="payment_method")
-    if kind == Kind.WRITE_OFF and not write_off_reason:
-        raise ApplicationError(MESSAGE_NEEDS_REASON, field="write_off_reason")
-    refuse_card_numbers("reference", reference)
-    refuse_card_numbers("memo", memo)
-
-    idempotency_key = idempotency_key_clean(idempotency_key)
+    patient_amount, insurance_amount, idempotency_key = _posting_clean(
+        kind=kind,
+        patient_amount=patient_amount,
+        insurance_amount=insurance_amount,
+        encounter_id=encounter_id,
+        payment_method=payment_method,
+        reference=reference,
+        memo=memo,
+        write_off_reason=write_off_reason,
+        idempotency_key=idempotency_key,
+    )
 
     # The lock serialises postings to the account: a concurrent replay waits here, then finds the row.
     # No bump yet: a replay changes nothing; _apply_to_balances bumps with the balances.
@@ -307,6 +336,277 @@ def transaction_post(
         ledger_posted.send(sender=Transaction, posting=posted, account_id=account.pk, acting_user=acting_user)
     row.bad_debt_recovery = rows[1] if len(rows) > 1 else None
     return row
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One posting for transactions_post_many: transaction_post's keywords, with its account."""
+
+    account_id: int
+    kind: str
+    patient_amount: Decimal | str = ZERO
+    insurance_amount: Decimal | str = ZERO
+    effective_on: date | None = None
+    encounter_id: int | None = None
+    payment_method: str = ""
+    reference: str = ""
+    memo: str = ""
+    write_off_reason: str = ""
+    idempotency_key: str = ""
+
+
+def accounts_lock(*, account_ids: Iterable[int]) -> dict[int, PatientAccount]:
+    """account_lock(bump=False) for many accounts in one statement: the rows locked in id order,
+    so two batches (or a batch and a single posting) wait for each other and never deadlock. An
+    account that does not exist raises PatientAccount.DoesNotExist, as account_lock does."""
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("accounts_lock() must be called inside transaction.atomic().")
+    wanted = sorted(set(account_ids))
+    locked = (
+        PatientAccount.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    )
+    accounts = {account.pk: account for account in locked}
+    if len(accounts) != len(wanted):
+        raise PatientAccount.DoesNotExist("PatientAccount matching query does not exist.")
+    return accounts
+
+
+def _bad_debt_sums(account_ids: list[int]) -> dict[int, list[Decimal]]:
+    """[written off, recovered] bad debt per account (bad_debt_unrecovered's aggregate, grouped)."""
+    written_off = Q(kind=Kind.WRITE_OFF, write_off_reason=BAD_DEBT_REASON)
+    rows = (
+        Transaction.objects.filter(account_id__in=account_ids, reversed_by__isnull=True)
+        .filter(written_off | Q(kind=Kind.BAD_DEBT_RECOVERY))
+        .values("account_id")
+        .annotate(
+            written_off=Coalesce(Sum("patient_amount", filter=written_off), ZERO),
+            recovered=Coalesce(Sum("patient_amount", filter=Q(kind=Kind.BAD_DEBT_RECOVERY)), ZERO),
+        )
+    )
+    sums = {account_id: [ZERO, ZERO] for account_id in account_ids}
+    for row in rows:
+        # quantize: SQLite sums in floating point.
+        sums[row["account_id"]] = [(-to_money(row["written_off"])).quantize(ZERO), to_money(row["recovered"])]
+    return sums
+
+
+@transaction.atomic
+def transactions_post_many(
+    *, acting_user, postings: Sequence[Posting], before_announcing: Callable[[list[Transaction]], None] | None = None
+) -> list[Transaction]:
+    """transaction_post for many postings at once (an import's chunk of claims), all or nothing.
+
+    Each posting passes transaction_post's checks and gets its answer: the new row, or the row
+    already on file for its `reference` / `idempotency_key` marked `replayed` (an earlier posting
+    of the same batch counts as on file; different amounts are refused, and so the whole batch).
+    A patient or agency payment beyond the balance on an account with bad debt written off brings
+    its BAD_DEBT_RECOVERY row, as one by one (the balance running in the batch's order).
+
+    Set-based: every account locked once (accounts_lock), one query for the encounters, one each
+    for references and keys on file, the rows and their audit rows bulk-inserted, one UPDATE for
+    the balances of all the accounts (version +1 each), and one `ledger_posted_many` for the
+    batch, so plans, the queue and agencies follow as they follow `ledger_posted`.
+
+    `before_announcing(answers)` is called with the answers (as returned) after the rows are
+    written and before the batch is announced: what the caller changes with them (an import's
+    claim statuses) is then what the receivers see, as it is after a posting one by one.
+    """
+    cleaned = []
+    for posting in postings:
+        patient_amount, insurance_amount, key = _posting_clean(
+            kind=posting.kind,
+            patient_amount=posting.patient_amount,
+            insurance_amount=posting.insurance_amount,
+            encounter_id=posting.encounter_id,
+            payment_method=posting.payment_method,
+            reference=posting.reference,
+            memo=posting.memo,
+            write_off_reason=posting.write_off_reason,
+            idempotency_key=posting.idempotency_key,
+        )
+        cleaned.append((posting, patient_amount, insurance_amount, key))
+    if not cleaned:
+        return []
+    accounts = accounts_lock(account_ids=[posting.account_id for posting in postings])
+    encounter_ids = {posting.encounter_id for posting in postings if posting.encounter_id is not None}
+    owners = dict(Encounter.objects.filter(pk__in=encounter_ids).values_list("pk", "account_id"))
+    for posting in postings:
+        if posting.encounter_id is not None and owners.get(posting.encounter_id) != posting.account_id:
+            raise ApplicationError(MESSAGE_ENCOUNTER_ELSEWHERE, field="encounter")
+
+    on_file: dict[tuple[str, int, str], Transaction] = {}
+    for field in ("idempotency_key", "reference"):
+        values = {key if field == "idempotency_key" else posting.reference for posting, _, _, key in cleaned}
+        values.discard("")
+        if values:
+            lookup = {"account_id__in": list(accounts), f"{field}__in": values}
+            for row in Transaction.objects.filter(**lookup):
+                on_file[(field, row.account_id, getattr(row, field))] = row
+
+    now = timezone.now()
+    posted_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    today: dict[int, date] = {}
+    answers: list[tuple[Transaction, bool]] = []  # (row, replayed)
+    new_rows: list[Transaction] = []
+    for posting, patient_amount, insurance_amount, key in cleaned:
+        answer = None
+        for field, value, message in (
+            ("idempotency_key", key, MESSAGE_KEY_REUSED),
+            ("reference", posting.reference, MESSAGE_REFERENCE_REUSED.format(reference=posting.reference)),
+        ):
+            existing = on_file.get((field, posting.account_id, value)) if value else None
+            if existing is None:
+                continue
+            same = (
+                existing.kind == posting.kind
+                and existing.patient_amount == patient_amount
+                and existing.insurance_amount == insurance_amount
+            )
+            if not same:
+                raise ApplicationError(message, field=field)
+            answer = existing
+            break
+        if answer is not None:
+            answers.append((answer, True))
+            continue
+        account = accounts[posting.account_id]
+        if posting.effective_on is None and account.practice_id not in today:
+            today[account.practice_id] = practice_today(account.practice, now)
+        row = Transaction(
+            account=account,
+            encounter_id=posting.encounter_id,
+            kind=posting.kind,
+            patient_amount=patient_amount,
+            insurance_amount=insurance_amount,
+            effective_on=posting.effective_on or today[account.practice_id],
+            posted_at=now,
+            posted_by=posted_by,
+            payment_method=posting.payment_method,
+            reference=posting.reference,
+            memo=posting.memo,
+            write_off_reason=posting.write_off_reason,
+            idempotency_key=key,
+        )
+        for field, value in (("idempotency_key", key), ("reference", posting.reference)):
+            if value:
+                on_file[(field, posting.account_id, value)] = row
+        new_rows.append(row)
+        answers.append((row, False))
+    if not new_rows:
+        results = [_replayed(row) for row, _ in answers]
+        if before_announcing is not None:
+            before_announcing(results)
+        return results
+
+    Transaction.objects.bulk_create(new_rows, batch_size=1000)
+    recoveries = _recoveries(accounts, new_rows)
+    if recoveries:
+        Transaction.objects.bulk_create(list(recoveries.values()), batch_size=1000)
+    written = [each for row in new_rows for each in (row, recoveries.get(id(row))) if each is not None]
+    by_account: dict[int, list[Transaction]] = {}
+    for row in written:
+        by_account.setdefault(row.account_id, []).append(row)
+    _apply_to_balances_many(accounts, by_account, now)
+    audit_record_many(
+        user=acting_user,
+        action=AuditEvent.Action.POST,
+        object_type="accounts.transaction",
+        field_group=FieldGroup.BILLING,
+        records=[
+            {
+                "object_id": row.pk,
+                "practice_id": accounts[row.account_id].practice_id,
+                "detail": {"account_id": row.account_id, "kind": row.kind},
+            }
+            for row in written
+        ],
+    )
+    for row in new_rows:
+        row.replayed = False
+        row.bad_debt_recovery = recoveries.get(id(row))
+    results = [_replayed(row) if replayed else row for row, replayed in answers]
+    if before_announcing is not None:
+        before_announcing(results)
+    ledger_posted_many.send(
+        sender=Transaction,
+        postings=written,
+        balances_before={account_id: accounts[account_id].patient_balance for account_id in by_account},
+        acting_user=acting_user,
+    )
+    return results
+
+
+def _replayed(row: Transaction) -> Transaction:
+    # A copy when the row already answers another posting (written earlier in the same batch, it is
+    # that posting's own, unreplayed, answer; or the same reference came twice).
+    answer = copy.copy(row) if hasattr(row, "replayed") else row
+    answer.replayed = True
+    return answer
+
+
+def _recoveries(accounts: dict[int, PatientAccount], rows: list[Transaction]) -> dict[int, Transaction]:
+    """The bad-debt recovery of each payment that brings one ({id(payment row): recovery row}):
+    bad_debt_recovery_amount with the balance and the unrecovered debt running through the batch."""
+    paying = sorted({row.account_id for row in rows if row.kind in PATIENT_PAYMENT_KINDS and row.patient_amount < 0})
+    if not paying:
+        return {}
+    sums = _bad_debt_sums(paying)
+    balance = {account_id: accounts[account_id].patient_balance for account_id in paying}
+    recoveries: dict[int, Transaction] = {}
+    for row in rows:
+        if row.account_id not in sums:
+            continue
+        written_off, recovered = sums[row.account_id]
+        amount = ZERO
+        if row.kind in PATIENT_PAYMENT_KINDS and row.patient_amount < 0:
+            beyond = -row.patient_amount - max(balance[row.account_id], ZERO)
+            if beyond > 0:
+                amount = min(beyond, max(written_off - recovered, ZERO))
+        if amount > 0:
+            recoveries[id(row)] = Transaction(
+                account=row.account,
+                kind=Kind.BAD_DEBT_RECOVERY,
+                patient_amount=amount,
+                effective_on=row.effective_on,
+                posted_at=row.posted_at,
+                posted_by=row.posted_by,
+                reference=RECOVERY_REFERENCE.format(payment_id=row.pk),
+                memo=f"Recovered from the {Kind(row.kind).label.lower()} of {row.effective_on:%m/%d/%Y}",
+            )
+            recovered += amount
+        if row.kind == Kind.WRITE_OFF and row.write_off_reason == BAD_DEBT_REASON:
+            written_off -= row.patient_amount
+        sums[row.account_id] = [written_off, recovered]
+        balance[row.account_id] += row.patient_amount + amount
+    return recoveries
+
+
+def _apply_to_balances_many(accounts: dict[int, PatientAccount], by_account: dict[int, list[Transaction]], now):
+    """_apply_to_balances for many accounts in one UPDATE: balances by their rows, version +1."""
+    rows = []
+    for account_id, posted in by_account.items():
+        last_paid = accounts[account_id].last_patient_payment_on  # read under the lock
+        paid_on = [row.effective_on for row in posted if row.kind in PATIENT_PAYMENT_KINDS]
+        if paid_on and (last_paid is None or max(paid_on) > last_paid):
+            last_paid = max(paid_on)
+        patient_delta = sum((row.patient_amount for row in posted), ZERO)
+        insurance_delta = sum((row.insurance_amount for row in posted), ZERO)
+        rows.append((account_id, patient_delta, insurance_delta, last_paid))
+    update_from_values(
+        table=PatientAccount._meta.db_table,
+        columns={"id": "int", "patient_delta": "money", "insurance_delta": "money", "last_paid": "date"},
+        rows=rows,
+        assignments=(
+            "patient_balance = t.patient_balance + v.patient_delta, "
+            "insurance_balance = t.insurance_balance + v.insurance_delta, "
+            "last_patient_payment_on = v.last_paid, version = t.version + 1, "
+            f"updated_at = {'%s::timestamptz' if connection.vendor == 'postgresql' else '%s'}"
+        ),
+        extra_params=[connection.ops.adapt_datetimefield_value(now)],
+    )
 
 
 @transaction.atomic

@@ -15,8 +15,8 @@ back at the end (the database keeps nothing):
 
 Then, interleaved, each in a savepoint rolled back, median of --repeats:
 
-- selection: `reports.statements.cycle.cycle_selection` for every practice on its own date (the
-  candidates query with its windows, and one count per suppression reason);
+- selection: `reports.statements.cycle.cycle_selections` for every practice, each on its own date
+  (the candidates query with its windows, and one grouped count of the suppression reasons);
 - floor: one hand-written statement giving the same per-practice statement count, accounts covered,
   total and suppression counts by reason (EXISTS / NOT EXISTS, the same first-reason order, window
   sums per guarantor).
@@ -156,11 +156,11 @@ def summary_of_selection(selection) -> tuple:
 def run_selection(practices):
     from django.db import transaction
 
-    from reports.statements.cycle import cycle_selection
+    from reports.statements.cycle import cycle_selections
 
     with transaction.atomic():
         started = time.perf_counter()
-        results = {practice.pk: cycle_selection(practice, as_of) for practice, as_of in practices.items()}
+        results = cycle_selections(practices)
         seconds = time.perf_counter() - started
         transaction.set_rollback(True)
     return seconds, {pk: summary_of_selection(selection) for pk, selection in results.items()}
@@ -329,7 +329,8 @@ def main() -> int:
             f"`bench/statement_cycle.py`: {accounts_total:,} accounts over {len(practices)} practices. In a "
             f"transaction rolled back: the aging snapshot, and a steady-state month of history ({history:,} "
             f"cycle statements, one per owing account dated 1-{HISTORY_DAYS} days ago). The cycle's selection "
-            "(`cycle_selection` per practice: the candidates query and one count per suppression reason) beside "
+            "(`cycle_selections`: the candidates query over every practice and one grouped count of the suppression "
+            "reasons) beside "
             f"one hand-written statement of the same rules; interleaved, each rolled back, median of {args.repeats}.",
             "",
             "| what | job | floor | ratio | target |",

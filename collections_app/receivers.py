@@ -12,13 +12,15 @@ an insurance-only posting) can open or clear nothing, and re-evaluating eleven r
 only cost time on every charge an import posts.
 """
 
+from decimal import Decimal
+
 from django.dispatch import receiver
 
-from accounts.events import ledger_posted
+from accounts.events import ledger_posted, ledger_posted_many
 from accounts.models import PatientAccount, Transaction
 from accounts.selectors import practice_today
 from collections_app.models import PromiseToPay, WorkItem
-from collections_app.queues.services import queue_refresh_account
+from collections_app.queues.services import queue_refresh_account, queue_refresh_accounts
 from core.access import FieldGroup
 from core.audit import audit_record
 from core.models import AuditEvent
@@ -39,6 +41,32 @@ def posting_can_change_queue(*, posting: Transaction, account_id: int) -> bool:
 def queue_follows_ledger(sender, *, posting: Transaction, account_id: int, **kwargs) -> None:
     if posting_can_change_queue(posting=posting, account_id=account_id):
         queue_refresh_account(account_id=account_id)
+
+
+def postings_can_change_queue(*, postings: list[Transaction], balances_before: dict[int, Decimal]) -> set[int]:
+    """posting_can_change_queue for a batch: the accounts where one of the batch's rows, in order,
+    moved the patient balance across zero, or that have open work items (one query for them all).
+    Unlike one posting at a time, an insurance-only posting on an account with open work counts
+    too: the score reads patient + insurance balance, and the set-based refresh costs little."""
+    balance = dict(balances_before)
+    crossed = set()
+    for posting in postings:
+        before = balance[posting.account_id]
+        balance[posting.account_id] = after = before + posting.patient_amount
+        if (before > 0) != (after > 0):
+            crossed.add(posting.account_id)
+    rest = set(balance) - crossed
+    if rest:
+        open_work = WorkItem.objects.filter(account_id__in=rest, cleared_at__isnull=True)
+        crossed.update(open_work.values_list("account_id", flat=True).distinct())
+    return crossed
+
+
+@receiver(ledger_posted_many, dispatch_uid="collections_app.queue_follows_ledger_many")
+def queue_follows_ledger_many(sender, *, postings: list[Transaction], balances_before, **kwargs) -> None:
+    # One set-based refresh for the batch's accounts; the rules read the state the batch left, as
+    # the last per-posting refresh of each account would.
+    queue_refresh_accounts(account_ids=postings_can_change_queue(postings=postings, balances_before=balances_before))
 
 
 @receiver(plan_started, dispatch_uid="collections_app.plan_supersedes_promises")

@@ -42,6 +42,36 @@ def audit_record(
     )
 
 
+def audit_record_many(*, user, action: str, object_type: str, field_group: str, records: list[dict]) -> None:
+    """Many changes of one kind at once (a batch of ledger postings): one bulk insert, a row each.
+    `records`: {"object_id", "practice_id", "detail"} per row, as audit_record would write them."""
+    if not records:
+        return
+    context = current_request.get()
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    common = {
+        "user": user if authenticated else None,
+        "username": user.get_username() if authenticated else "",
+        "action": action,
+        "object_type": object_type,
+        "field_group": str(field_group),
+        "client_address": context.client_address,
+        "request_id": context.request_id,
+    }
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                object_id=str(record["object_id"]),
+                practice_id=record["practice_id"],
+                detail=record.get("detail") or {},
+                **common,
+            )
+            for record in records
+        ],
+        batch_size=1000,
+    )
+
+
 def audit_read(*, user, obj, field_groups, detail: dict | None = None) -> AuditEvent:
     """A PHI read: record every field group the response showed."""
     groups = ",".join(sorted(str(g) for g in field_groups))

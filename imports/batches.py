@@ -165,6 +165,32 @@ class Summary:
         return out
 
 
+class Progress:
+    """How far an import has got, for whoever watches it (the upload page's progress bar): a stage
+    in words and the items done of its total. `report(stage, done, total)` is called when a stage
+    starts, about every hundredth of it, and at its end, so a file of 100,000 claims writes about
+    a hundred updates, not 100,000. Without `report` it does nothing (the commands)."""
+
+    def __init__(self, report=None):
+        self.report = report
+        self.stage = ""
+        self.done = 0
+        self.total = 0
+        self._next = 0
+
+    def start(self, stage: str, total: int) -> None:
+        self.stage, self.done, self.total = stage, 0, total
+        self._next = max(1, total // 100)
+        if self.report is not None:
+            self.report(stage, 0, total)
+
+    def step(self, count: int = 1) -> None:
+        self.done += count
+        if self.report is not None and (self.done >= self._next or self.done >= self.total):
+            self._next = self.done + max(1, self.total // 100)
+            self.report(self.stage, self.done, self.total)
+
+
 def batch_already_imported(*, practice, kind: str, digest: str) -> ImportBatch | None:
     return (
         ImportBatch.objects.filter(practice=practice, kind=kind, sha256=digest, status=ImportBatch.Status.DONE)

@@ -22,7 +22,14 @@ from django.db import transaction
 from accounts import services as ledger
 from accounts.models import Appointment, Encounter, Guarantor, Patient, PatientAccount, Practice, Transaction
 from core.errors import ApplicationError
-from imports.batches import Summary, already_imported_message, batch_already_imported, batch_finish, batch_start
+from imports.batches import (
+    Progress,
+    Summary,
+    already_imported_message,
+    batch_already_imported,
+    batch_finish,
+    batch_start,
+)
 from imports.models import ImportBatch
 from imports.people import PersonFacts, account_find_or_create, patient_find_or_create
 
@@ -121,10 +128,19 @@ def _choice(text: str, choices, column: str, default: str) -> str:
     raise RowError(f"{column} {text[:20]!r} is not one of: {', '.join(values)}")
 
 
-def import_csv(*, practice: Practice, kind: str, content: bytes | str, file_name: str, acting_user=None) -> Summary:
+def import_csv(
+    *,
+    practice: Practice,
+    kind: str,
+    content: bytes | str,
+    file_name: str,
+    acting_user=None,
+    progress: Progress | None = None,
+) -> Summary:
     if kind not in LAYOUTS:
         raise ApplicationError(f"Choose one of: {', '.join(LAYOUTS)}.", field="kind")
     summary = Summary(files=1)
+    progress = progress or Progress()
     raw = content if isinstance(content, bytes) else content.encode()
     try:
         text = raw.decode("utf-8-sig")
@@ -150,7 +166,10 @@ def import_csv(*, practice: Practice, kind: str, content: bytes | str, file_name
         return summary
     batch = batch_start(practice=practice, kind=batch_kind, file_name=file_name, digest=digest, acting_user=acting_user)
     handler = {"demographics": _demographics, "appointments": _appointment, "balances": _balance}[kind]
-    for line, row in enumerate(reader, start=2):
+    rows = list(reader)
+    progress.start("Importing rows", len(rows))
+    for line, row in enumerate(rows, start=2):
+        progress.step()
         row = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key}
         if not any(row.values()):
             continue

@@ -2,6 +2,7 @@
 provider-level adjustments, and the review list of remittance claims that matched no claim."""
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -130,3 +131,84 @@ class UnmatchedClaim(models.Model):
 
     def __str__(self) -> str:
         return f"Unmatched remittance claim {self.pk}"
+
+
+def import_storage():
+    """Uploaded import files hold PHI: kept under PRIVATE_MEDIA_ROOT, never served, 0600 files in
+    0700 folders (as collections_app.models.private_storage, which this layer may not import).
+    A callable so the migration names it instead of freezing the settings' path; keep its name."""
+    return FileSystemStorage(
+        location=settings.PRIVATE_MEDIA_ROOT,
+        base_url=None,
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
+    )
+
+
+class ImportUpload(models.Model):
+    """A file a manager uploaded to import (page or API), run by a Celery task: its progress while
+    it runs, then the same summary `--json` prints. The import itself logs its ImportBatch rows, so
+    the same file uploaded again reports "already imported; nothing changed"."""
+
+    class Kind(models.TextChoices):
+        X12_835 = "835", "Remittance (835)"
+        X12_837P = "837p", "Professional claims (837P)"
+        CSV_DEMOGRAPHICS = "csv_demographics", "Demographics (CSV)"
+        CSV_APPOINTMENTS = "csv_appointments", "Appointments (CSV)"
+        CSV_BALANCES = "csv_balances", "Opening balances (CSV)"
+        SYNTHEA = "synthea", "Synthea export (.zip of its CSV files)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=import_storage)
+    file_name = models.CharField(max_length=255, help_text="As uploaded.")
+    size = models.PositiveBigIntegerField(default=0)
+    cutoff = models.DateField(null=True, blank=True, help_text="Synthea only: nothing dated after it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=100, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True, help_text="What import_* --json prints.")
+    error = models.CharField(max_length=500, blank=True, help_text="Why it failed, in words; no PHI.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        indexes = [models.Index(fields=["practice", "-uploaded_at"], name="import_upload_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_done__lte=models.F("progress_total")), name="import_upload_progress_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk} ({self.get_kind_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def nothing_changed(self) -> bool:
+        """Done, and every file was one imported before: "already imported, nothing changed"."""
+        files = self.summary.get("files", 0)
+        return bool(files) and self.summary.get("files_already_imported") == files
+
+    @property
+    def summary_or_none(self) -> dict | None:
+        return self.summary or None
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return (100 * self.progress_done // self.progress_total) if self.progress_total else 0

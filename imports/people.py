@@ -61,23 +61,30 @@ def derived_record_number(facts: PersonFacts) -> str:
     return "D" + hashlib.sha256(key.encode()).hexdigest()[:15].upper()
 
 
+def patient_build(*, practice: Practice, record_number: str, facts: PersonFacts) -> Patient:
+    """A new patient as the file names them, not yet saved (patient_find_or_create saves it; a
+    bulk import saves many at once)."""
+    return Patient(
+        practice=practice,
+        medical_record_number=record_number[:30],
+        first_name=facts.first_name[:100] or "(none)",
+        middle_name=facts.middle_name[:100],
+        last_name=facts.last_name[:100],
+        date_of_birth=facts.date_of_birth,
+        sex=SEX.get(facts.sex.upper()[:1], Patient.Sex.UNKNOWN),
+        phone=facts.phone[:20],
+        email=facts.email[:254],
+        **facts.address(),
+    )
+
+
 def patient_find_or_create(*, practice: Practice, record_number: str, facts: PersonFacts, acting_user=None):
     """(patient, created). An existing patient's address follows the file when the file has one
     and it differs (the old address is kept in the history); names typed in the office are kept."""
     patient = Patient.objects.filter(practice=practice, medical_record_number=record_number).first()
     if patient is None:
-        patient = Patient.objects.create(
-            practice=practice,
-            medical_record_number=record_number[:30],
-            first_name=facts.first_name[:100] or "(none)",
-            middle_name=facts.middle_name[:100],
-            last_name=facts.last_name[:100],
-            date_of_birth=facts.date_of_birth,
-            sex=SEX.get(facts.sex.upper()[:1], Patient.Sex.UNKNOWN),
-            phone=facts.phone[:20],
-            email=facts.email[:254],
-            **facts.address(),
-        )
+        patient = patient_build(practice=practice, record_number=record_number, facts=facts)
+        patient.save(force_insert=True)
         return patient, True
     new_address = facts.address()
     if new_address["address_line1"] and any(getattr(patient, k) != v for k, v in new_address.items()):
@@ -113,8 +120,37 @@ def account_find_or_create(
     account = PatientAccount.objects.filter(practice=practice, patient=patient).order_by("pk").first()
     if account is not None:
         return account, False
+    person, account = account_build(
+        practice=practice,
+        patient=patient,
+        guarantor=guarantor,
+        relationship=relationship,
+        insurance=insurance,
+        payer_name=payer_name,
+        opened_on=opened_on,
+        account_number=_free_account_number(practice, account_number or patient.medical_record_number),
+    )
+    person.save(force_insert=True)
+    account.guarantor = person
+    account.save(force_insert=True)
+    return account, True
+
+
+def account_build(
+    *,
+    practice: Practice,
+    patient: Patient,
+    account_number: str,
+    guarantor: PersonFacts | None = None,
+    relationship: str = Guarantor.Relationship.SELF,
+    insurance: str = Insurance.COMMERCIAL,
+    payer_name: str = "",
+    opened_on: date | None = None,
+) -> tuple[Guarantor, PatientAccount]:
+    """A new account and its guarantor, not yet saved (the guarantor first), numbered
+    `account_number` (free: the caller checked)."""
     if guarantor is None or relationship == Guarantor.Relationship.SELF:
-        person = Guarantor.objects.create(
+        person = Guarantor(
             practice=practice,
             patient=patient,
             relationship=Guarantor.Relationship.SELF,
@@ -125,7 +161,7 @@ def account_find_or_create(
             **{name: getattr(patient, name) for name in Patient.ADDRESS_FIELDS},
         )
     else:
-        person = Guarantor.objects.create(
+        person = Guarantor(
             practice=practice,
             relationship=relationship,
             first_name=guarantor.first_name[:100] or "(none)",
@@ -134,13 +170,13 @@ def account_find_or_create(
             **guarantor.address(),
         )
     extra = {"opened_on": opened_on} if opened_on else {}
-    account = PatientAccount.objects.create(
+    account = PatientAccount(
         practice=practice,
-        account_number=_free_account_number(practice, account_number or patient.medical_record_number),
+        account_number=account_number,
         patient=patient,
         guarantor=person,
         primary_insurance=insurance,
         payer_name=payer_name[:100],
         **extra,
     )
-    return account, True
+    return person, account

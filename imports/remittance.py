@@ -41,8 +41,10 @@ from accounts.models import Claim, Practice, Transaction
 from accounts.money import ZERO
 from accounts.selectors import practice_today
 from core.errors import ApplicationError
+from core.sql import update_from_values
 from imports import x12
 from imports.batches import (
+    Progress,
     Summary,
     already_imported_message,
     batch_already_imported,
@@ -62,6 +64,8 @@ ADJUSTMENT_KIND = {
     "PR": Kind.TRANSFER_TO_PATIENT,
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# Claims per database transaction; their postings go to the ledger as one batch.
+CLAIMS_PER_CHUNK = 500
 
 
 class ClaimRejected(Exception):
@@ -137,9 +141,12 @@ class _Context:
     effective_on: date
 
 
-def import_835(*, practice: Practice, content: bytes | str, file_name: str, acting_user=None) -> Summary:
+def import_835(
+    *, practice: Practice, content: bytes | str, file_name: str, acting_user=None, progress: Progress | None = None
+) -> Summary:
     """Import one 835 file for a practice; a malformed file is refused whole, with its segment."""
     summary = Summary(files=1)
+    progress = progress or Progress()
     try:
         interchange = x12.read_as(content, "835")
         remittances = x12.parse_835(interchange)
@@ -162,8 +169,9 @@ def import_835(*, practice: Practice, content: bytes | str, file_name: str, acti
         interchange_sender=interchange.sender[:15],
         interchange_control_number=interchange.control_number[:9],
     )
+    progress.start("Posting remittance claims", sum(len(remittance.claims) for remittance in remittances))
     for remittance in remittances:
-        _import_remittance(practice, batch, remittance, file_name, summary, acting_user)
+        _import_remittance(practice, batch, remittance, file_name, summary, acting_user, progress)
     batch_finish(batch, summary)
     return summary
 
@@ -203,7 +211,9 @@ def _note_reused_interchange(practice, interchange: x12.Interchange, file_name: 
         )
 
 
-def _import_remittance(practice, batch, remittance: x12.Remittance, file_name, summary: Summary, acting_user) -> None:
+def _import_remittance(
+    practice, batch, remittance: x12.Remittance, file_name, summary: Summary, acting_user, progress: Progress
+) -> None:
     payer = payer_key(remittance)
     trace = remittance.trace_number or remittance.control_number
     effective_on = remittance.payment_date or remittance.production_date or practice_today(practice)
@@ -237,42 +247,125 @@ def _import_remittance(practice, batch, remittance: x12.Remittance, file_name, s
             )
             summary.provider_adjustments += int(created)
     context = _Context(practice, acting_user, summary, file_name, remittance, row, payer, effective_on)
-    for clp in remittance.claims:
+    claims = remittance.claims
+    for start in range(0, len(claims), CLAIMS_PER_CHUNK):
+        with transaction.atomic():
+            _import_chunk(context, claims[start : start + CLAIMS_PER_CHUNK])
+        progress.step(len(claims[start : start + CLAIMS_PER_CHUNK]))  # once the chunk committed
+
+
+def _import_chunk(context: _Context, chunk: list[x12.ClaimPayment]) -> None:
+    """Post a chunk of claims in one transaction: the matches in one query, the postings of
+    consecutive claims as one batch (transactions_post_many) with their claims' updates. A batch
+    with a refused posting is posted again claim by claim, each in its own savepoint, so only the
+    refused claim rolls back and is reported. A reversal, or a claim seen again, posts the batch
+    before it first: the ledger sees the claims in the file's order."""
+    summary, file_name = context.summary, context.file_name
+    matches = _match_many(context.practice, chunk)
+    pending: list[_Pending] = []
+    pending_claims: set[int] = set()
+    for clp in chunk:
         summary.claims += 1
         for group in x12.ADJUSTMENT_GROUPS:
             summary.adjustments[group] += clp.total(group)
         try:
             check_balances(clp)
-            _import_claim(context, clp)
+            claim = _matched(matches, clp)
+            if claim is None:
+                _record_unmatched(context, clp)
+                continue
+            if clp.is_reversal or claim.pk in pending_claims:
+                _post_pending(context, pending)
+                pending, pending_claims = [], set()
+            if clp.is_reversal:
+                # One claim, one savepoint: a refusal rolls back the claim's other reversals.
+                with transaction.atomic():
+                    changed = _reverse(context, clp, claim)
+                _count(context, clp, changed, 0)  # _reverse counts its postings
+                continue
+            pending.append(_Pending(clp, claim, _postings(context, clp, claim)))
+            pending_claims.add(claim.pk)
         except ClaimRejected as rejected:
             summary.reject(file_name, rejected.reason, segment=rejected.position)
         except ApplicationError as error:
             summary.reject(file_name, f"claim {clp.control_number}: {error.message}", segment=clp.position)
+    _post_pending(context, pending)
 
 
-def _match(practice: Practice, clp: x12.ClaimPayment) -> Claim | None:
-    matches = list(
-        Claim.objects.filter(patient_control_number=clp.control_number, account__practice=practice).only(
-            "pk", "account_id", "encounter_id", "billed_amount", "payer_claim_number"
-        )[:2]
+def _match_many(practice: Practice, chunk: list[x12.ClaimPayment]) -> dict[str, list[Claim]]:
+    numbers = {clp.control_number for clp in chunk}
+    matches: dict[str, list[Claim]] = defaultdict(list)
+    found = Claim.objects.filter(patient_control_number__in=numbers, account__practice=practice).only(
+        "pk", "account_id", "encounter_id", "billed_amount", "payer_claim_number", "patient_control_number"
     )
-    if len(matches) > 1:
+    for claim in found:
+        matches[claim.patient_control_number].append(claim)
+    return matches
+
+
+def _matched(matches: dict[str, list[Claim]], clp: x12.ClaimPayment) -> Claim | None:
+    found = matches.get(clp.control_number, [])
+    if len(found) > 1:
         raise ClaimRejected(
             f"claim {clp.control_number}: the patient control number matches more than one claim", clp.position
         )
-    return matches[0] if matches else None
+    return found[0] if found else None
 
 
-def _import_claim(context: _Context, clp: x12.ClaimPayment) -> None:
-    """Post one claim; the payments and adjustments count as posted (new or found on file)."""
-    claim = _match(context.practice, clp)
-    if claim is None:
-        _record_unmatched(context, clp)
+@dataclass
+class _Pending:
+    clp: x12.ClaimPayment
+    claim: Claim
+    postings: list[ledger.Posting]
+
+
+def _post_pending(context: _Context, pending: list[_Pending]) -> None:
+    if not pending:
         return
-    # One claim, one transaction: a refusal of any posting rolls back the claim's other postings.
-    with transaction.atomic():
-        changed = _reverse(context, clp, claim) if clp.is_reversal else _post(context, clp, claim)
+    try:
+        with transaction.atomic():
+            changes = _post_claims(context, pending)
+    except ApplicationError:
+        # A posting was refused: claim by claim, so that only its claim rolls back and is reported.
+        for each in pending:
+            try:
+                with transaction.atomic():
+                    ((change, new),) = _post_claims(context, [each])
+            except ApplicationError as error:
+                context.summary.reject(
+                    context.file_name, f"claim {each.clp.control_number}: {error.message}", segment=each.clp.position
+                )
+                continue
+            _count(context, each.clp, change is not None, new)
+        return
+    for each, (change, new) in zip(pending, changes, strict=True):
+        _count(context, each.clp, change is not None, new)
+
+
+def _post_claims(context: _Context, pending: list[_Pending]) -> list[tuple[tuple | None, int]]:
+    """The claims' postings as one batch: per claim its update (None: all on file) and how many of
+    its postings are new. The claims are updated before the batch is announced, so the queue
+    refresh that follows it sees them paid (as after one posting at a time)."""
+    changes: list[tuple[tuple | None, int]] = []
+
+    def update_claims(rows: list[Transaction]) -> None:
+        for each in pending:
+            claim_rows, rows = rows[: len(each.postings)], rows[len(each.postings) :]
+            changes.append(_posted(context, each, claim_rows))
+        _claims_update([change for change, _ in changes if change is not None])
+
+    ledger.transactions_post_many(
+        acting_user=context.acting_user,
+        postings=[posting for each in pending for posting in each.postings],
+        before_announcing=update_claims,
+    )
+    return changes
+
+
+def _count(context: _Context, clp: x12.ClaimPayment, changed: bool, postings: int) -> None:
+    """A claim committed: the payments and adjustments count as posted (new or found on file)."""
     summary = context.summary
+    summary.postings += postings
     if changed:
         if clp.is_reversal:
             summary.claims_reversed += 1
@@ -290,7 +383,7 @@ def _memo(clp: x12.ClaimPayment, group: str, trace: str) -> str:
     return break_digit_runs(f"ERA {trace}: {group} {' '.join(reasons)}")[:200]
 
 
-def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
+def _postings(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> list[ledger.Posting]:
     trace = context.row.trace_number
     postings: list[tuple[str, str, Decimal, Decimal]] = []
     if clp.paid:
@@ -302,10 +395,8 @@ def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
     pr = clp.total("PR")
     if pr:
         postings.append(("PR", Kind.TRANSFER_TO_PATIENT, pr, -pr))
-    new = 0
-    for line, kind, patient_amount, insurance_amount in postings:
-        row = ledger.transaction_post(
-            acting_user=context.acting_user,
+    return [
+        ledger.Posting(
             account_id=claim.account_id,
             kind=kind,
             patient_amount=patient_amount,
@@ -316,10 +407,17 @@ def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
             reference=claim_reference(context.payer, trace, clp, line),
             memo=_memo(clp, line, trace) if line != "PAY" else break_digit_runs(f"ERA {trace}")[:200],
         )
-        new += int(not row.replayed)
-    context.summary.postings += new
+        for line, kind, patient_amount, insurance_amount in postings
+    ]
+
+
+def _posted(context: _Context, pending: _Pending, rows: list[Transaction]) -> tuple[tuple | None, int]:
+    """The claim as its new postings leave it (for _claims_update; None when all were on file),
+    and how many are new."""
+    new = sum(1 for row in rows if not row.replayed)
     if not new:
-        return False
+        return None, 0
+    clp, claim = pending.clp, pending.claim
     adjusted = clp.paid + sum((clp.total(g) for g in x12.ADJUSTMENT_GROUPS), ZERO)
     if clp.status == "4" or not clp.paid:
         status = Claim.Status.DENIED
@@ -327,13 +425,41 @@ def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
         status = Claim.Status.PAID
     else:
         status = Claim.Status.PARTIALLY_PAID
-    Claim.objects.filter(pk=claim.pk).update(
-        paid_amount=F("paid_amount") + clp.paid,
-        status=status,
-        adjudicated_on=context.effective_on,
-        payer_claim_number=claim.payer_claim_number or clp.payer_claim_number[:50],
+    change = (
+        claim.pk,
+        clp.paid,
+        status,
+        context.effective_on,
+        claim.payer_claim_number or clp.payer_claim_number[:50],
     )
-    return True
+    claim.payer_claim_number = change[4]  # as on file for the claim's next remittance line
+    return change, new
+
+
+def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
+    """Post one claim alone (a review-list entry matched by hand); True when something was new."""
+    ((change, new),) = _post_claims(context, [_Pending(clp, claim, _postings(context, clp, claim))])
+    context.summary.postings += new
+    return change is not None
+
+
+def _claims_update(changes: list[tuple]) -> None:
+    # One UPDATE for the batch's claims (a claim is in a batch at most once: _import_chunk).
+    update_from_values(
+        table=Claim._meta.db_table,
+        columns={
+            "id": "int",
+            "paid": "money",
+            "status": "text",
+            "adjudicated_on": "date",
+            "payer_claim_number": "text",
+        },
+        rows=changes,
+        assignments=(
+            "paid_amount = t.paid_amount + v.paid, status = v.status, adjudicated_on = v.adjudicated_on, "
+            "payer_claim_number = v.payer_claim_number"
+        ),
+    )
 
 
 def _reverse(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:

@@ -37,7 +37,14 @@ from accounts import services as ledger
 from accounts.models import Claim, Encounter, Practice, Transaction
 from accounts.money import ZERO
 from core.errors import ApplicationError
-from imports.batches import Summary, already_imported_message, batch_already_imported, batch_finish, batch_start
+from imports.batches import (
+    Progress,
+    Summary,
+    already_imported_message,
+    batch_already_imported,
+    batch_finish,
+    batch_start,
+)
 from imports.models import ImportBatch
 from imports.people import Insurance, PersonFacts, account_find_or_create, patient_find_or_create
 
@@ -111,8 +118,11 @@ def _digest(folder: Path, cutoff: date) -> str:
     return h.hexdigest()
 
 
-def import_synthea(*, practice: Practice, folder: str | Path, cutoff: date, acting_user=None) -> Summary:
+def import_synthea(
+    *, practice: Practice, folder: str | Path, cutoff: date, acting_user=None, progress: Progress | None = None
+) -> Summary:
     folder = Path(folder)
+    progress = progress or Progress()
     summary = Summary(files=len(FILES))
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
@@ -138,7 +148,9 @@ def import_synthea(*, practice: Practice, folder: str | Path, cutoff: date, acti
         transactions[row["CLAIMID"]].append(row)
     summary.rows = len(patients) + len(encounters) + len(claims) + sum(len(v) for v in transactions.values())
 
+    progress.start("Importing claims", len(claims))
     for claim in sorted(claims, key=lambda row: (row["SERVICEDATE"], row["Id"])):
+        progress.step()
         service_date = _day(claim["SERVICEDATE"])
         if service_date is None or service_date > cutoff:
             continue

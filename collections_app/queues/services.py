@@ -96,12 +96,12 @@ def _practices_as_of(as_of_by_practice: dict[int, date]) -> list[tuple[Practice,
     return [(practices[pk], as_of) for pk, as_of in sorted(as_of_by_practice.items()) if pk in practices]
 
 
-def _open_items(rule, predicate, practices_as_of, now, account_id) -> int:
+def _open_items(rule, predicate, practices_as_of, now, account_ids) -> int:
     """INSERT ... SELECT the accounts the rule matches that have no open item for its reason."""
     already_open = WorkItem.objects.filter(account=OuterRef("pk"), reason=rule.reason, cleared_at__isnull=True)
     matches = PatientAccount.objects.filter(predicate).filter(~Exists(already_open))
-    if account_id is not None:
-        matches = matches.filter(pk=account_id)
+    if account_ids is not None:
+        matches = matches.filter(pk__in=account_ids)
     opened_on = Case(
         *[When(practice_id=practice.pk, then=Value(as_of)) for practice, as_of in practices_as_of],
         output_field=DateField(),
@@ -120,11 +120,11 @@ def _open_items(rule, predicate, practices_as_of, now, account_id) -> int:
         return max(cursor.rowcount, 0)
 
 
-def _clear_items(rule, predicate, practice_ids, now, account_id) -> int:
+def _clear_items(rule, predicate, practice_ids, now, account_ids) -> int:
     """One UPDATE: open items of the rule's reason whose account the rule no longer matches."""
     items = WorkItem.objects.filter(reason=rule.reason, cleared_at__isnull=True, practice_id__in=practice_ids)
-    if account_id is not None:
-        items = items.filter(account_id=account_id)
+    if account_ids is not None:
+        items = items.filter(account_id__in=account_ids)
     if predicate is not None:
         items = items.filter(~Exists(PatientAccount.objects.filter(predicate, pk=OuterRef("account_id"))))
     return items.update(cleared_at=now, cleared_because=rule.cleared_because)
@@ -170,16 +170,19 @@ def score_sql(*, top_weight: str, item_count: str, balance: str, age_days: str) 
     )
 
 
-def _rebuild_entries(practices_as_of, now, account_id) -> tuple[int, int]:
+def _rebuild_entries(practices_as_of, now, account_ids) -> tuple[int, int]:
     """Upsert one QueueEntry per account with open items (claims kept), delete the rest."""
     sql = _vendor_sql()
     practice_ids = [practice.pk for practice, _ in practices_as_of]
     placeholders = ", ".join(["%s"] * len(practice_ids))
     scope_params: list = list(practice_ids)
     item_scope = f"w.practice_id IN ({placeholders})"
-    if account_id is not None:
-        item_scope += " AND w.account_id = %s"
-        scope_params.append(account_id)
+    account_scope = ""
+    if account_ids is not None:
+        account_placeholders = ", ".join(["%s"] * len(account_ids))
+        item_scope += f" AND w.account_id IN ({account_placeholders})"
+        account_scope = f" AND account_id IN ({account_placeholders})"
+        scope_params.extend(account_ids)
     as_of_case = "CASE a.practice_id " + " ".join("WHEN %s THEN %s" for _ in practices_as_of) + " END"
     adapt_date = connection.ops.adapt_datefield_value
     as_of_params = [value for practice, as_of in practices_as_of for value in (practice.pk, adapt_date(as_of))]
@@ -218,7 +221,7 @@ def _rebuild_entries(practices_as_of, now, account_id) -> tuple[int, int]:
             {", ".join(f"{column} = excluded.{column}" for column in updated)}, updated_at = excluded.updated_at
         WHERE {changed}
     """
-    entry_scope = f"practice_id IN ({placeholders})" + (" AND account_id = %s" if account_id is not None else "")
+    entry_scope = f"practice_id IN ({placeholders})" + account_scope
     delete = f"""
         DELETE FROM {table} WHERE {entry_scope} AND NOT EXISTS (
             SELECT 1 FROM {WorkItem._meta.db_table} w WHERE w.account_id = {table}.account_id AND w.cleared_at IS NULL
@@ -232,24 +235,30 @@ def _rebuild_entries(practices_as_of, now, account_id) -> tuple[int, int]:
     return upserted, deleted
 
 
-def _refresh(practices_as_of, *, account_id=None) -> dict[str, int]:
+def _refresh(practices_as_of, *, account_ids: list[int] | None = None) -> dict[str, int]:
     now = timezone.now()
     practice_ids = [practice.pk for practice, _ in practices_as_of]
     counts = {"opened": 0, "cleared": 0}
+    # Only open items are cleared: for a few accounts, ask once which have any (a batch of new
+    # accounts from an import has none) instead of running every rule's clearing UPDATE.
+    with_open = account_ids
+    if account_ids is not None:
+        open_items = WorkItem.objects.filter(account_id__in=account_ids, cleared_at__isnull=True)
+        with_open = list(open_items.values_list("account_id", flat=True).distinct())
     for rule in RULES:
         predicate = book_predicate(rule, practices_as_of)
-        cleared = _clear_items(rule, predicate, practice_ids, now, account_id)
-        opened = _open_items(rule, predicate, practices_as_of, now, account_id) if predicate is not None else 0
+        cleared = _clear_items(rule, predicate, practice_ids, now, with_open) if with_open != [] else 0
+        opened = _open_items(rule, predicate, practices_as_of, now, account_ids) if predicate is not None else 0
         counts["opened"] += opened
         counts["cleared"] += cleared
         if opened or cleared:
             counts[f"opened_{rule.reason}"] = opened
             counts[f"cleared_{rule.reason}"] = cleared
-    if account_id is None and connection.vendor == "postgresql" and (counts["opened"] or counts["cleared"]):
+    if account_ids is None and connection.vendor == "postgresql" and (counts["opened"] or counts["cleared"]):
         # The entry rebuild groups the items just written: plan it on their real numbers.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {WorkItem._meta.db_table}")
-    counts["entries_written"], counts["entries_removed"] = _rebuild_entries(practices_as_of, now, account_id)
+    counts["entries_written"], counts["entries_removed"] = _rebuild_entries(practices_as_of, now, account_ids)
     return counts
 
 
@@ -271,7 +280,29 @@ def queue_refresh_account(*, account_id: int) -> None:
     account = PatientAccount.objects.select_related("practice").filter(pk=account_id).first()
     if account is None:
         return
-    _refresh([(account.practice, practice_today(account.practice))], account_id=account_id)
+    _refresh([(account.practice, practice_today(account.practice))], account_ids=[account_id])
+
+
+# At most this many accounts per refresh statement (SQLite allows 32,766 parameters a statement).
+REFRESH_ACCOUNTS_PER_STATEMENT = 1000
+
+
+@transaction.atomic
+def queue_refresh_accounts(*, account_ids) -> None:
+    """queue_refresh_account for many accounts at once (after a batch of postings), set-based as
+    the nightly refresh is: per rule one INSERT ... SELECT and one UPDATE over those accounts, each
+    practice on its own local date. Leaves the queue as refreshing each account alone would."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return
+    for start in range(0, len(wanted), REFRESH_ACCOUNTS_PER_STATEMENT):
+        chunk = wanted[start : start + REFRESH_ACCOUNTS_PER_STATEMENT]
+        practice_ids = set(PatientAccount.objects.filter(pk__in=chunk).values_list("practice_id", flat=True))
+        if not practice_ids:
+            continue
+        practices = Practice.objects.in_bulk(list(practice_ids))
+        practices_as_of = [(practices[pk], practice_today(practices[pk])) for pk in sorted(practices)]
+        _refresh(practices_as_of, account_ids=chunk)
 
 
 # --- Claiming the next account -----------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_rep_prints_a_letter_and_downloads_a_statement(sqlite_flushable, live_se
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Past-due letter (30 days)")
     expect(rows.nth(1)).to_contain_text("Patient statement")
-    rep.screenshot(path=f"{SHOTS}/letters-panel.png", full_page=True)
+    panel.screenshot(path=f"{SHOTS}/letters-panel.png")
 
     with rep.expect_download() as download:
         rows.nth(1).get_by_role("link", name="PDF").click()
@@ -51,12 +51,12 @@ def test_rep_prints_a_letter_and_downloads_a_statement(sqlite_flushable, live_se
 
     panel.get_by_text("Print a letter now").click()
     form = panel.get_by_test_id("letter-print-form")
-    form.get_by_label("Letter", exact=True).select_option("address_request")
+    form.locator("select[name=kind]").select_option("address_request")
     form.get_by_label("Added to the letter").fill("Please send us your new address.")
     form.get_by_role("button", name="Print letter").click()
     panel = rep.get_by_test_id("panel-statements")
     expect(panel).to_contain_text("Request for a correct address printed")
     expect(panel.get_by_test_id("statement-list").locator("tbody tr")).to_have_count(3)
-    panel.scroll_into_view_if_needed()
-    rep.screenshot(path=f"{SHOTS}/letters-printed.png", full_page=True)
+    panel.screenshot(path=f"{SHOTS}/letters-printed.png")
+    rep.screenshot(path=f"{SHOTS}/letters-account-page.png", full_page=True)
     assert Statement.objects.filter(account=account, kind=Statement.Kind.ADDRESS_REQUEST, created_by=medium).exists()

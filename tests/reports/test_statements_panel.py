@@ -137,7 +137,9 @@ def test_pdf_missing_from_storage_is_rendered_and_kept(client, medium, account, 
 def test_rep_prints_a_letter_now(client, medium, account):
     client.force_login(medium)
     response = client.post(
-        reverse("letter-print", args=[account.pk]), {"kind": Kind.ADDRESS_REQUEST, "note": "Please call us with your new address."}, **HTMX
+        reverse("letter-print", args=[account.pk]),
+        {"kind": Kind.ADDRESS_REQUEST, "note": "Please call us with your new address."},
+        **HTMX,
     )
     assert response.status_code == 200
     assert account_changed_by(response) == "statements"
