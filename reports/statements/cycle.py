@@ -44,8 +44,10 @@ Records: one StatementBatch per practice and date (statement count, total, suppr
 Statement rows (content frozen by documents.statement_content, mailed on D), their covers, the
 account's first_statement_on where empty (IRS 501(r) counts 120 days from it), a contact-log letter
 per covered account (the final notice one is what agency candidates wait 30 days after), and an
-audit row per statement. Set-based: per practice one query for the candidates and one grouped
-query for the suppression counts (every reason at once), bulk inserts. Idempotent per date: a
+audit row per statement. Set-based: ONE query selects for every practice (each on its
+own date): the rules are the ORM filters here, compiled to SQL and wrapped in a window over each
+guarantor's accounts, so each account's first reason and cadence are computed once and the
+candidates and the suppressed come back together; then bulk inserts. Idempotent per date: a
 practice with a cycle batch for D is skipped (and the guarantor interval alone would send nothing
 twice). After commit the batch is handed to batch printing (batch.batch_print_start).
 """
@@ -54,27 +56,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
-    Window,
 )
 from django.utils import timezone
 
 from accounts.models import Claim, PatientAccount, Practice
-from accounts.money import ZERO
+from accounts.money import ZERO, to_money
 from collections_app.agencies.rules import FINAL_NOTICE_WAIT_DAYS, placed_exists
 from collections_app.correspondence.selectors import mailable_q
 from collections_app.holds.selectors import collection_paused_q
@@ -208,17 +205,6 @@ def _in_practices(practices_as_of) -> Q:
     return Q(practice_id__in=sorted(practice.pk for practice in practices_as_of))
 
 
-def would_be_due_q(practices_as_of: dict[Practice, date]) -> Q:
-    """Owing accounts the cycle would write about tonight were nothing suppressing them."""
-    return (
-        _in_practices(practices_as_of)
-        & Q(patient_balance__gt=0)
-        & ~Q(status=Status.CLOSED)
-        & account_due_q(practices_as_of)
-        & guarantor_free_q(practices_as_of)
-    )
-
-
 # --- selection -----------------------------------------------------------------------------------
 
 
@@ -263,99 +249,114 @@ def dunning_level(
     return min(cap, last_level + 1)
 
 
-def candidate_rows(practices_as_of: dict[Practice, date]) -> QuerySet:
-    """Every taking-part account of a due guarantor: the guarantor's combined balance, the
-    guarantor's last cycle statement (date and level) and the account's aging, in one query over
-    the practices, each on its own date."""
-    last = _cycle_statements().filter(guarantor_id=OuterRef("guarantor_id")).order_by("-statement_date", "-id")
-    due_flag = Case(When(account_due_q(practices_as_of), then=Value(1)), default=Value(0), output_field=IntegerField())
-    by_guarantor = {"partition_by": [F("guarantor_id")]}
-    return (
-        PatientAccount.objects.filter(_in_practices(practices_as_of))
-        .filter(taking_part_q())
-        .filter(guarantor_free_q(practices_as_of))
-        .annotate(
-            guarantor_total=Window(Sum("patient_balance"), **by_guarantor),
-            guarantor_due=Window(Max(due_flag), **by_guarantor),
-            last_on=Subquery(last.values("statement_date")[:1]),
-            last_level=Subquery(last.values("dunning_level")[:1]),
-            oldest_open_on=F("aging__oldest_open_service_on"),
-        )
-        .filter(guarantor_due=1)
-        .order_by("guarantor_id", "id")
-        .values_list(
-            "pk",
-            "guarantor_id",
-            "status",
-            "patient_balance",
-            "guarantor_total",
-            "last_on",
-            "last_level",
-            "oldest_open_on",
-            "practice_id",
-        )
-    )
-
-
-def suppression_counts(practices_as_of: dict[Practice, date]) -> dict[int, dict[str, int]]:
-    """Per practice, the account-level reasons counted in one grouped query: a CASE names each
-    account's first reason (its WHENs are tried in order), so an account is counted once."""
-    rules = suppression_rules()
-    first_reason = Case(
-        *(When(rule, then=Value(position)) for position, (_, rule) in enumerate(rules)),
+def _first_reason() -> Case:
+    """The position in suppression_rules() of the account's first reason; NULL when none applies
+    (a CASE tries its WHENs in order, so an account is counted once, under its first reason)."""
+    return Case(
+        *(When(rule, then=Value(position)) for position, (_, rule) in enumerate(suppression_rules())),
         default=None,
         output_field=IntegerField(),
     )
-    rows = (
-        PatientAccount.objects.filter(would_be_due_q(practices_as_of))
-        .annotate(reason=first_reason)
-        .filter(reason__isnull=False)
+
+
+def _base_rows(practices_as_of: dict[Practice, date]) -> QuerySet:
+    """Owing accounts of guarantors the interval leaves free, with their first suppression reason
+    and whether the account is due by its cadence: every rule is the ORM filter above."""
+    due = Case(When(account_due_q(practices_as_of), then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        PatientAccount.objects.filter(_in_practices(practices_as_of), patient_balance__gt=0)
+        .exclude(status=Status.CLOSED)
+        .filter(guarantor_free_q(practices_as_of))
+        .annotate(reason=_first_reason(), due=due, oldest_open_on=F("aging__oldest_open_service_on"))
         .order_by()
-        .values("practice_id", "reason")
-        .annotate(accounts=Count("pk"))
-        .values_list("practice_id", "reason", "accounts")
+        .values_list(
+            "pk", "practice_id", "guarantor_id", "status", "patient_balance", "reason", "due", "oldest_open_on"
+        )
     )
-    found = {(practice_id, reason): count for practice_id, reason, count in rows}
-    return {
-        practice.pk: {reason: found.get((practice.pk, position), 0) for position, (reason, _) in enumerate(rules)}
-        for practice in practices_as_of
-    }
+
+
+# One pass over the base rows (reason and due flag computed once per account): the taking-part
+# accounts of guarantors with a due account, and the suppressed accounts that were due. The rules
+# are the ORM's SQL (_base_rows); only the windows and the last-statement lookups are written here.
+SELECTION_SQL = """
+SELECT t.id, t.practice_id, t.guarantor_id, t.status, t.patient_balance, t.reason, t.oldest_open_on,
+       CASE WHEN t.reason IS NULL THEN (SELECT s.statement_date FROM reports_statement s
+            WHERE s.guarantor_id = t.guarantor_id AND s.kind IN ({kinds})
+            ORDER BY s.statement_date DESC, s.id DESC LIMIT 1) END AS last_on,
+       CASE WHEN t.reason IS NULL THEN (SELECT s.dunning_level FROM reports_statement s
+            WHERE s.guarantor_id = t.guarantor_id AND s.kind IN ({kinds})
+            ORDER BY s.statement_date DESC, s.id DESC LIMIT 1) END AS last_level
+FROM (
+    SELECT b.*, MAX(CASE WHEN b.reason IS NULL AND b.status IN ({taking}) THEN b.due ELSE 0 END)
+                OVER (PARTITION BY b.guarantor_id) AS guarantor_due
+    FROM ({base}) b (id, practice_id, guarantor_id, status, patient_balance, reason, due, oldest_open_on)
+) t
+WHERE (t.reason IS NULL AND t.status IN ({taking}) AND t.guarantor_due = 1) OR (t.reason IS NOT NULL AND t.due = 1)
+ORDER BY t.guarantor_id, t.id
+"""
+
+
+def _as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_money(value) -> Decimal:
+    # PostgreSQL returns numeric as Decimal; SQLite may return its REAL: through str, to cents.
+    return to_money(value if isinstance(value, Decimal) else str(value))
+
+
+def selection_rows(practices_as_of: dict[Practice, date]) -> list[tuple]:
+    """The one selection query: (id, practice, guarantor, status, balance, reason position or
+    None, oldest open date of service, guarantor's last cycle statement date and level)."""
+    base_sql, params = _base_rows(practices_as_of).query.sql_with_params()
+    taking = ", ".join(f"'{status}'" for status in TAKING_PART_STATUSES)
+    kinds = ", ".join(f"'{kind}'" for kind in CYCLE_KINDS)
+    sql = SELECTION_SQL.format(base=base_sql, taking=taking, kinds=kinds)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            (pk, practice_id, guarantor_id, status, _as_money(balance), reason, _as_date(oldest), _as_date(last_on),
+             last_level)
+            for pk, practice_id, guarantor_id, status, balance, reason, oldest, last_on, last_level in cursor.fetchall()
+        ]  # fmt: skip
 
 
 def cycle_selections(practices_as_of: dict[Practice, date]) -> dict[int, Selection]:
     """Who gets what in each practice on its date, and how many accounts were left out and why:
-    two queries, whatever the number of practices."""
+    one query, whatever the number of practices."""
     selections = {practice.pk: Selection(practice=practice, as_of=as_of) for practice, as_of in practices_as_of.items()}
     if not selections:
         return selections
+    reasons = [reason for reason, _ in suppression_rules()]
+    for selection in selections.values():
+        selection.suppressed = {**dict.fromkeys(reasons, 0), REASON_MINIMUM: 0}
     groups: dict[int, list] = {}
-    for row in candidate_rows(practices_as_of):
-        groups.setdefault(row[1], []).append(row)
-    under_minimum = dict.fromkeys(selections, 0)
+    for row in selection_rows(practices_as_of):
+        if row[5] is not None:
+            selections[row[1]].suppressed[reasons[row[5]]] += 1
+        else:
+            groups.setdefault(row[2], []).append(row)
     for guarantor_id, rows in groups.items():
-        selection = selections[rows[0][8]]
+        selection = selections[rows[0][1]]
         practice, as_of = selection.practice, selection.as_of
-        total = rows[0][4]
+        total = sum((row[4] for row in rows), ZERO)
         if total < practice.statement_min_balance:
-            under_minimum[practice.pk] += len(rows)
+            selection.suppressed[REASON_MINIMUM] += len(rows)
             continue
-        unplanned = [row[7] for row in rows if row[2] != Status.PAYMENT_PLAN and row[7] is not None]
+        unplanned = [row[6] for row in rows if row[3] != Status.PAYMENT_PLAN and row[6] is not None]
         oldest = min(unplanned) if unplanned else None
         # Filed under the oldest open balance (an account with no aging row sorts last), then the largest.
-        ordered = sorted(rows, key=lambda row: (row[7] is None, row[7] or as_of, -row[3], row[0]))
+        ordered = sorted(rows, key=lambda row: (row[6] is None, row[6] or as_of, -row[4], row[0]))
         selection.statements.append(
             GuarantorStatement(
                 guarantor_id=guarantor_id,
                 account_ids=[row[0] for row in ordered],
-                balances={row[0]: row[3] for row in rows},
-                amount=sum((row[3] for row in rows), ZERO),
-                dunning_level=dunning_level(practice, as_of, oldest, rows[0][5], rows[0][6]),
+                balances={row[0]: row[4] for row in rows},
+                amount=total,
+                dunning_level=dunning_level(practice, as_of, oldest, rows[0][7], rows[0][8]),
                 oldest_open_service_on=oldest,
             )
         )
-    counts = suppression_counts(practices_as_of)
-    for pk, selection in selections.items():
-        selection.suppressed = {**counts[pk], REASON_MINIMUM: under_minimum[pk]}
     return selections
 
 
