@@ -261,38 +261,48 @@ def _first_reason() -> Case:
 
 def _base_rows(practices_as_of: dict[Practice, date]) -> QuerySet:
     """Owing accounts of guarantors the interval leaves free, with their first suppression reason
-    and whether the account is due by its cadence: every rule is the ORM filter above."""
+    and whether the account is due by its cadence: every rule is the ORM filter above. Columns are
+    named (b_*) for the SQL that wraps it."""
     due = Case(When(account_due_q(practices_as_of), then=Value(1)), default=Value(0), output_field=IntegerField())
     return (
         PatientAccount.objects.filter(_in_practices(practices_as_of), patient_balance__gt=0)
         .exclude(status=Status.CLOSED)
         .filter(guarantor_free_q(practices_as_of))
-        .annotate(reason=_first_reason(), due=due, oldest_open_on=F("aging__oldest_open_service_on"))
-        .order_by()
-        .values_list(
-            "pk", "practice_id", "guarantor_id", "status", "patient_balance", "reason", "due", "oldest_open_on"
+        .annotate(
+            b_id=F("pk"),
+            b_practice=F("practice_id"),
+            b_guarantor=F("guarantor_id"),
+            b_status=F("status"),
+            b_balance=F("patient_balance"),
+            b_reason=_first_reason(),
+            b_due=due,
+            b_oldest=F("aging__oldest_open_service_on"),
         )
+        .order_by()
+        .values_list("b_id", "b_practice", "b_guarantor", "b_status", "b_balance", "b_reason", "b_due", "b_oldest")
     )
 
 
 # One pass over the base rows (reason and due flag computed once per account): the taking-part
 # accounts of guarantors with a due account, and the suppressed accounts that were due. The rules
-# are the ORM's SQL (_base_rows); only the windows and the last-statement lookups are written here.
+# are the ORM's SQL (_base_rows); only the window and the last-statement lookups are written here.
 SELECTION_SQL = """
-SELECT t.id, t.practice_id, t.guarantor_id, t.status, t.patient_balance, t.reason, t.oldest_open_on,
-       CASE WHEN t.reason IS NULL THEN (SELECT s.statement_date FROM reports_statement s
-            WHERE s.guarantor_id = t.guarantor_id AND s.kind IN ({kinds})
+SELECT t.b_id, t.b_practice, t.b_guarantor, t.b_status, t.b_balance, t.b_reason, t.b_oldest,
+       CASE WHEN t.b_reason IS NULL THEN (SELECT s.statement_date FROM reports_statement s
+            WHERE s.guarantor_id = t.b_guarantor AND s.kind IN ({kinds})
             ORDER BY s.statement_date DESC, s.id DESC LIMIT 1) END AS last_on,
-       CASE WHEN t.reason IS NULL THEN (SELECT s.dunning_level FROM reports_statement s
-            WHERE s.guarantor_id = t.guarantor_id AND s.kind IN ({kinds})
+       CASE WHEN t.b_reason IS NULL THEN (SELECT s.dunning_level FROM reports_statement s
+            WHERE s.guarantor_id = t.b_guarantor AND s.kind IN ({kinds})
             ORDER BY s.statement_date DESC, s.id DESC LIMIT 1) END AS last_level
 FROM (
-    SELECT b.*, MAX(CASE WHEN b.reason IS NULL AND b.status IN ({taking}) THEN b.due ELSE 0 END)
-                OVER (PARTITION BY b.guarantor_id) AS guarantor_due
-    FROM ({base}) b (id, practice_id, guarantor_id, status, patient_balance, reason, due, oldest_open_on)
+    SELECT b.b_id, b.b_practice, b.b_guarantor, b.b_status, b.b_balance, b.b_reason, b.b_due, b.b_oldest,
+           MAX(CASE WHEN b.b_reason IS NULL AND b.b_status IN ({taking}) THEN b.b_due ELSE 0 END)
+               OVER (PARTITION BY b.b_guarantor) AS guarantor_due
+    FROM ({base}) b
 ) t
-WHERE (t.reason IS NULL AND t.status IN ({taking}) AND t.guarantor_due = 1) OR (t.reason IS NOT NULL AND t.due = 1)
-ORDER BY t.guarantor_id, t.id
+WHERE (t.b_reason IS NULL AND t.b_status IN ({taking}) AND t.guarantor_due = 1)
+   OR (t.b_reason IS NOT NULL AND t.b_due = 1)
+ORDER BY t.b_guarantor, t.b_id
 """
 
 
