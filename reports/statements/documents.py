@@ -367,6 +367,17 @@ def statement_content(statement: Statement) -> dict:
         return content
     figures = _account_figures(main, as_of=as_of)
     balance = figures["balance"]
+    if statement.kind in DUNNING_LEVELS and len(accounts) > 1:
+        # A past-due letter or final notice of the cycle covers every account of the guarantor it
+        # is logged on, so it asks for all of them and names each one (as the statement does).
+        listed = [{"account_number": main.account_number, "balance": balance}]
+        for other in accounts[1:]:
+            other_balance = _account_figures(other, as_of=as_of)["balance"]
+            listed.append({"account_number": other.account_number, "balance": other_balance})
+        balance = sum((row["balance"] for row in listed), ZERO)
+        content["covered_accounts"] = [
+            {"account_number": row["account_number"], "balance": _money(row["balance"])} for row in listed
+        ]
     content["balance"] = _money(balance)
     content["amount_due"] = _money(max(balance, ZERO))
     builder = _LETTER_PARTS.get(statement.kind)

@@ -180,6 +180,20 @@ def test_dunning_letter_asks_for_the_balance(crafted):
     assert "balance of $65.00" in flat and "amount due of $65.00" in flat
 
 
+def test_final_notice_covering_two_accounts_asks_for_both_and_names_each(crafted, practice):
+    child = PatientFactory(practice=practice, first_name="Diego", last_name="Garcia")
+    second = PatientAccountFactory(
+        practice=practice, patient=child, guarantor=crafted.guarantor, account_number="A20260002"
+    )
+    visit = EncounterFactory(account=second, date_of_service=practice_today(practice) - timedelta(days=100))
+    ChargeLineFactory(encounter=visit, procedure_code="99392", amount=Decimal("90.00"))
+    post(second, Kind.CHARGE, encounter=visit, day=visit.date_of_service, patient="90.00")
+    statement = make_statement(crafted, Statement.Kind.FINAL_NOTICE, covers=[crafted, second])
+    flat = squash(pdf_text(documents.render_statement_pdf(statement)))
+    assert "A20260001 $65.00" in flat and "A20260002 $90.00" in flat
+    assert statement.content["amount_due"] == "155.00"
+
+
 def test_final_notice_names_the_date_after_which_it_may_be_referred(crafted):
     statement = make_statement(crafted, Statement.Kind.FINAL_NOTICE)
     after = statement.statement_date + timedelta(days=30)
