@@ -1,4 +1,5 @@
 from datetime import datetime
+from decimal import Decimal
 
 from django import forms
 
@@ -69,6 +70,33 @@ class PaymentFileForm(forms.Form):
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [(a.pk, f"{a.name} ({a.practice.name})") for a in agencies]
+
+
+class AgencyPaymentByHandForm(forms.Form):
+    """One payment from an agency's remittance statement, typed in: the account it was placed with."""
+
+    agency = forms.TypedChoiceField(coerce=int, label="Agency")
+    account_number = forms.CharField(max_length=30, label="Account number")
+    paid_on = forms.DateField(label="Patient paid the agency on", widget=forms.DateInput(attrs={"type": "date"}))
+    gross = forms.DecimalField(
+        min_value=Decimal("0.01"), max_digits=MONEY["max_digits"], decimal_places=2, label="Gross collected"
+    )
+    commission = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=MONEY["max_digits"],
+        decimal_places=2,
+        label="Agency commission",
+        help_text="Leave empty for the agency's rate.",
+    )
+    reference = forms.CharField(max_length=60, label="Agency's reference")
+
+    def __init__(self, *args, agencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [(a.pk, f"{a.name} ({a.practice.name})") for a in agencies]
+
+    def clean_account_number(self):
+        return self.cleaned_data["account_number"].strip()
 
 
 class AgencyForm(forms.Form):

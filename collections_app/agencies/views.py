@@ -19,6 +19,7 @@ from collections_app.agencies import rules, selectors, services
 from collections_app.agencies.forms import (
     AgencyActiveForm,
     AgencyForm,
+    AgencyPaymentByHandForm,
     CandidateFilterForm,
     PaymentFileForm,
     PlacementConfirmForm,
@@ -299,7 +300,13 @@ def payments(request):
     user = request.user
     agencies = list(selectors.agency_list(user=user))
     result = None
-    if request.method == "POST":
+    by_hand = AgencyPaymentByHandForm(agencies=agencies)
+    if request.method == "POST" and request.POST.get("form") == "by-hand":
+        by_hand = AgencyPaymentByHandForm(request.POST, agencies=agencies)
+        if by_hand.is_valid() and _payment_by_hand(request, by_hand):
+            return redirect("agency-payments")
+        form = PaymentFileForm(agencies=agencies)
+    elif request.method == "POST":
         form = PaymentFileForm(request.POST, request.FILES, agencies=agencies)
         if form.is_valid():
             upload = form.cleaned_data["file"]
@@ -314,8 +321,50 @@ def payments(request):
                 form.add_error("file", refused.message)
     else:
         form = PaymentFileForm(agencies=agencies)
-    context = {"form": form, "result": result, "imports": list(selectors.payment_imports(user=user))}
-    return render(request, "collections_app/agencies/payments.html", context, status=400 if form.errors else 200)
+    context = {
+        "form": form,
+        "by_hand": by_hand,
+        "result": result,
+        "imports": list(selectors.payment_imports(user=user)),
+    }
+    refused = form.errors or by_hand.errors
+    return render(request, "collections_app/agencies/payments.html", context, status=400 if refused else 200)
+
+
+def _payment_by_hand(request, form) -> bool:
+    """Post one agency payment typed from its remittance statement; False with the form's errors
+    set when it is refused (an account not placed with that agency, overpaid, a future date...)."""
+    data = form.cleaned_data
+    placement = (
+        scope_to_user(Placement.objects.all(), request.user)
+        .filter(agency_id=data["agency"], account__account_number=data["account_number"])
+        .order_by("-placed_on", "-id")
+        .first()
+    )
+    if placement is None:
+        form.add_error("account_number", "No account with this number was placed with that agency.")
+        return False
+    try:
+        payment, replayed = services.agency_payment_record(
+            acting_user=request.user,
+            placement_id=placement.pk,
+            paid_on=data["paid_on"],
+            gross=data["gross"],
+            commission=data["commission"],
+            reference=data["reference"],
+        )
+    except ApplicationError as refused:
+        refused.add_to_form(form)
+        return False
+    if replayed:
+        messages.info(request, f"A payment with reference {data['reference']} was posted before: nothing new posted.")
+    else:
+        messages.success(
+            request,
+            f"Posted ${payment.gross:,.2f} collected by the agency on account {data['account_number']}: "
+            f"commission ${payment.commission:,.2f}, net to the practice ${payment.net:,.2f}.",
+        )
+    return True
 
 
 @require_GET
