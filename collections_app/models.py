@@ -1,30 +1,16 @@
 """The work of collecting: queues, contacts, promises, holds, returned mail, inquiries, nightly runs."""
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 
 from accounts.money import MONEY
+from core.storage import private_storage  # the name migrations 0001 refer to
 
 # --- The work of collecting: queues, contacts, promises, holds, mail, inquiries, nightly runs ---
 #
 # Rows below name accounts by foreign key and carry `practice` (denormalised from the account) so
 # every queue and list can be scoped by practice with one indexed filter.
-
-
-def private_storage():
-    """Uploaded PHI documents live outside MEDIA/STATIC and are served only by audited views.
-
-    A callable (not a storage instance) so migrations refer to it by name instead of freezing the
-    settings' path into the migration file; keep the name and the signature: 0001_initial references
-    it. Files 0600 and folders 0700 whatever FILE_UPLOAD_PERMISSIONS says: only the app's user reads them."""
-    return FileSystemStorage(
-        location=settings.PRIVATE_MEDIA_ROOT,
-        base_url=None,
-        file_permissions_mode=0o600,
-        directory_permissions_mode=0o700,
-    )
 
 
 class WorkItem(models.Model):

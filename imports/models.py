@@ -2,13 +2,13 @@
 provider-level adjustments, and the review list of remittance claims that matched no claim."""
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Claim, Practice
 from accounts.money import MONEY
+from core.storage import private_storage
 
 
 class ImportBatch(models.Model):
@@ -133,18 +133,6 @@ class UnmatchedClaim(models.Model):
         return f"Unmatched remittance claim {self.pk}"
 
 
-def import_storage():
-    """Uploaded import files hold PHI: kept under PRIVATE_MEDIA_ROOT, never served, 0600 files in
-    0700 folders (as collections_app.models.private_storage, which this layer may not import).
-    A callable so the migration names it instead of freezing the settings' path; keep its name."""
-    return FileSystemStorage(
-        location=settings.PRIVATE_MEDIA_ROOT,
-        base_url=None,
-        file_permissions_mode=0o600,
-        directory_permissions_mode=0o700,
-    )
-
-
 class ImportUpload(models.Model):
     """A file a manager uploaded to import (page or API), run by a Celery task: its progress while
     it runs, then the same summary `--json` prints. The import itself logs its ImportBatch rows, so
@@ -166,7 +154,7 @@ class ImportUpload(models.Model):
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    file = models.FileField(upload_to="imports/%Y/%m/", storage=import_storage)
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=private_storage)
     file_name = models.CharField(max_length=255, help_text="As uploaded.")
     size = models.PositiveBigIntegerField(default=0)
     cutoff = models.DateField(null=True, blank=True, help_text="Synthea only: nothing dated after it.")

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.money import MONEY, ZERO
-from collections_app.models import private_storage
+from core.storage import private_storage
 
 RATE = {"max_digits": 7, "decimal_places": 2, "null": True, "blank": True}
 

@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import imports.models
 from django.conf import settings
+import core.storage
 from django.db import migrations, models
 
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('835', 'Remittance (835)'), ('837p', 'Professional claims (837P)'), ('csv_demographics', 'Demographics (CSV)'), ('csv_appointments', 'Appointments (CSV)'), ('csv_balances', 'Opening balances (CSV)'), ('synthea', 'Synthea export (.zip of its CSV files)')], max_length=20)),
-                ('file', models.FileField(storage=imports.models.import_storage, upload_to='imports/%Y/%m/')),
+                ('file', models.FileField(storage=core.storage.private_storage, upload_to='imports/%Y/%m/')),
                 ('file_name', models.CharField(help_text='As uploaded.', max_length=255)),
                 ('size', models.PositiveBigIntegerField(default=0)),
                 ('cutoff', models.DateField(blank=True, help_text='Synthea only: nothing dated after it.', null=True)),
