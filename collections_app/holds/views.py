@@ -3,7 +3,7 @@
 from functools import wraps
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_protect
@@ -22,6 +22,7 @@ from collections_app.holds.services import (
 from collections_app.models import AccountHold
 from core.access import FieldGroup, requires
 from core.audit import audit_read
+from core.downloads import phi_pdf_download
 from core.panels import form_error_messages, panel_action
 
 PANEL_KEY = "holds"
@@ -212,10 +213,4 @@ def lop_letter(request, pk):
         field_groups={FieldGroup.BILLING},
         detail={"account_id": hold.account_id, "document": "lop_letter"},
     )
-    response = FileResponse(
-        handle, content_type="application/pdf", as_attachment=True, filename=f"letter-of-protection-{hold.pk}.pdf"
-    )
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return phi_pdf_download(handle, filename=f"letter-of-protection-{hold.pk}.pdf")

@@ -7,13 +7,14 @@ audit row for every statement shown or file downloaded.
 """
 
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import practice_list
 from core.access import FieldGroup, requires
 from core.audit import audit_read, audit_reads
+from core.downloads import phi_pdf_download
 from core.pagination import page_number
 from reports.models import StatementBatch
 from reports.statements import batch_selectors as selectors
@@ -81,10 +82,4 @@ def batch_print_file(request, pk):
         field_groups={FieldGroup.DEMOGRAPHICS, FieldGroup.BILLING, MANAGEMENT},
         detail={"download": "print_file", "statements": batch.statement_count, "pages": batch.page_count},
     )
-    response = FileResponse(
-        handle, as_attachment=True, filename=f"statement-batch-{batch.pk}.pdf", content_type="application/pdf"
-    )
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
+    return phi_pdf_download(handle, filename=f"statement-batch-{batch.pk}.pdf")
