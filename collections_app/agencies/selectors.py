@@ -97,6 +97,16 @@ def placement_get(*, user, placement_id) -> Placement:
     )
 
 
+def placement_by_account_number(*, user, agency_id: int, account_number: str) -> Placement | None:
+    """The latest placement with this agency of the account with this number, in the user's practices."""
+    return (
+        scope_to_user(Placement.objects.all(), user)
+        .filter(agency_id=agency_id, account__account_number=account_number)
+        .order_by("-placed_on", "-id")
+        .first()
+    )
+
+
 def placements_for_account(*, user, account: PatientAccount) -> QuerySet:
     return scope_to_user(
         Placement.objects.filter(account=account).select_related("agency", "recalled_by", "recall_file"), user

@@ -335,11 +335,8 @@ def _payment_by_hand(request, form) -> bool:
     """Post one agency payment typed from its remittance statement; False with the form's errors
     set when it is refused (an account not placed with that agency, overpaid, a future date...)."""
     data = form.cleaned_data
-    placement = (
-        scope_to_user(Placement.objects.all(), request.user)
-        .filter(agency_id=data["agency"], account__account_number=data["account_number"])
-        .order_by("-placed_on", "-id")
-        .first()
+    placement = selectors.placement_by_account_number(
+        user=request.user, agency_id=data["agency"], account_number=data["account_number"]
     )
     if placement is None:
         form.add_error("account_number", "No account with this number was placed with that agency.")
