@@ -11,6 +11,7 @@ statement (window functions) so a report never loops over accounts.
 """
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -81,12 +82,25 @@ def account_aging(account, *, as_of: date) -> AccountAging:
     )
     # quantize: SQLite sums in floating point; PostgreSQL's numeric sums are exact already.
     net_by_encounter = {row["encounter_id"]: (row["net"] or ZERO).quantize(CENT) for row in sums}
-    pooled = net_by_encounter.pop(None, ZERO)
     encounters = (
-        Encounter.objects.filter(pk__in=net_by_encounter.keys())
+        Encounter.objects.filter(pk__in=[key for key in net_by_encounter if key is not None])
         .order_by("date_of_service", "id")
         .values_list("id", "date_of_service", "rendering_provider")
     )
+    return aging_from_nets(net_by_encounter, encounters, as_of=as_of)
+
+
+def aging_from_nets(
+    net_by_encounter: dict[int | None, Decimal], encounters: Iterable[tuple[int, date, str]], *, as_of: date
+) -> AccountAging:
+    """The aging of one account from its net patient amount per encounter as of `as_of` (None:
+    the rows on no encounter, i.e. payments and credits not applied to a visit) and its encounters
+    as (id, date of service, rendering provider) ordered by date of service, then id.
+
+    Credits not applied to a visit pay the oldest open encounters first; what is left of them is
+    the unapplied credit."""
+    net_by_encounter = dict(net_by_encounter)
+    pooled = net_by_encounter.pop(None, ZERO)
     result = AccountAging(as_of=as_of)
     pool = -pooled
     debits = []

@@ -22,9 +22,9 @@ Then, interleaved, each in a savepoint rolled back, median of --repeats:
   sums per guarantor).
 
 The two must agree on every number, and the run says so. Then the whole job, `statement_cycle_run`
-(selection, batch rows, statements, covers, content frozen by documents.statement_content, first
+(selection, batch rows, statements, covers, content frozen by documents.statement_contents, first
 statement dates, contact-log letters, audit rows), median of --job-repeats, with the time spent in
-statement_content shown apart: that is the document layer's per-statement work, not selection.
+statement_contents shown apart: that is the document layer's work, not selection.
 Appends to bench/RESULTS.md unless --no-results.
 """
 
@@ -201,27 +201,27 @@ def run_floor(practices):
 
 
 def run_job(practice_dates):
-    """The whole job in a savepoint rolled back: (seconds, seconds in statement_content, counts)."""
+    """The whole job in a savepoint rolled back: (seconds, seconds in statement_contents, counts)."""
     from django.db import transaction
 
     from reports.statements import cycle
 
     spent = [0.0]
-    original = cycle._statement_content_function
+    original = cycle._statement_contents_function
 
-    def timed_content_function():
-        content = original()
+    def timed_contents_function():
+        contents = original()
 
-        def timed(statement):
+        def timed(statements):
             started = time.perf_counter()
             try:
-                return content(statement)
+                return contents(statements)
             finally:
                 spent[0] += time.perf_counter() - started
 
         return timed
 
-    cycle._statement_content_function = timed_content_function
+    cycle._statement_contents_function = timed_contents_function
     try:
         with transaction.atomic():
             started = time.perf_counter()
@@ -229,7 +229,7 @@ def run_job(practice_dates):
             seconds = time.perf_counter() - started
             transaction.set_rollback(True)
     finally:
-        cycle._statement_content_function = original
+        cycle._statement_contents_function = original
     return seconds, spent[0], counts
 
 
@@ -296,7 +296,7 @@ def main() -> int:
             job_times.append(seconds)
             content_times.append(content_seconds)
             log(
-                f"job round {attempt}: {seconds:.1f} s, of which statement_content {content_seconds:.1f} s; {job_counts}"
+                f"job round {attempt}: {seconds:.1f} s, of which statement_contents {content_seconds:.1f} s; {job_counts}"
             )
         transaction.set_rollback(True)
     assert Statement.objects.count() == statements_before, "rows left behind"
@@ -317,7 +317,7 @@ def main() -> int:
         f"selection median {selection_ms:.0f} ms, floor median {floor_ms:.0f} ms: {ratio:.2f}x ({verdict} "
         f"{TARGET_RATIO}x); {statements:,} statements covering {covered:,} accounts, ${total:,.2f}; same numbers: "
         f"{'yes' if same else 'NO'}; whole job median {job_s:.1f} s ({per_statement_ms:.1f} ms a statement), "
-        f"statement_content {content_s:.1f} s of it"
+        f"statement_contents {content_s:.1f} s of it"
     )
     if not args.no_results:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -339,7 +339,7 @@ def main() -> int:
             f"{selection_ms:.0f} ms | {floor_ms:.0f} ms | {ratio:.2f}x | within {TARGET_RATIO}x |",
             f"| whole job (median of {args.job_repeats}): selection, batches, statements, covers, content, "
             f"first statement dates, contact log, audit | {job_s:.1f} s | | | |",
-            f"| of which `documents.statement_content` | {content_s:.1f} s | | | |",
+            f"| of which `documents.statement_contents` | {content_s:.1f} s | | | |",
             "",
             f"Same per-practice numbers in both: {'yes' if same else 'NO'}. Left out: {reasons or 'none'}. Rounds "
             "(selection / floor, ms): "

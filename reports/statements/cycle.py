@@ -41,15 +41,19 @@ The final notice's pay-by date is 30 days on (agencies.rules.FINAL_NOTICE_WAIT_D
 placed); the others' is the practice's statement_grace_days.
 
 Records: one StatementBatch per practice and date (statement count, total, suppressed counts), the
-Statement rows (content frozen by documents.statement_content, mailed on D), their covers, the
+Statement rows (content frozen by documents.statement_contents, mailed on D), their covers, the
 account's first_statement_on where empty (IRS 501(r) counts 120 days from it), a contact-log letter
 per covered account (the final notice one is what agency candidates wait 30 days after), and an
-audit row per statement. Set-based: ONE query selects for every practice (each on its
-own date): the rules are the ORM filters here, compiled to SQL and wrapped in a window over each
-guarantor's accounts, so each account's first reason and cadence are computed once and the
-candidates and the suppressed come back together; then bulk inserts. Idempotent per date: a
-practice with a cycle batch for D is skipped (and the guarantor interval alone would send nothing
-twice). After commit the batch is handed to batch printing (batch.batch_print_start).
+audit row per statement. A statement whose patient consented to statements by email goes by email
+only (emailing.emailable_q, as of D): it gets no letter here, and its contact-log entry is the email
+when batch printing sends it (or the letter mailed instead, when the email fails).
+
+Set-based: ONE query selects for every practice (each on its own date): the rules are the ORM
+filters here, compiled to SQL and wrapped in a window over each guarantor's accounts, so each
+account's first reason and cadence are computed once and the candidates and the suppressed come back
+together; then bulk inserts. Idempotent per date: a practice with a cycle batch for D is skipped
+(and the guarantor interval alone would send nothing twice). After commit the batch is handed to
+batch printing (batch.batch_print_start).
 """
 
 from dataclasses import dataclass, field
@@ -81,6 +85,7 @@ from core.access import FieldGroup
 from core.audit import audit_job_changes
 from core.models import AuditEvent
 from reports.models import Statement, StatementBatch
+from reports.statements import emailing
 
 JOB = "statement_cycle"
 Kind = Statement.Kind
@@ -377,10 +382,10 @@ def cycle_selection(practice: Practice, as_of: date) -> Selection:
 # --- production ----------------------------------------------------------------------------------
 
 
-def _statement_content_function():
-    from reports.statements.documents import statement_content
+def _statement_contents_function():
+    from reports.statements.documents import statement_contents
 
-    return statement_content
+    return statement_contents
 
 
 def _print_start_function():
@@ -433,10 +438,11 @@ def _produce(selection: Selection, batch: StatementBatch, now) -> list[Statement
 def _freeze_contents(statements: list[Statement], practice: Practice) -> None:
     """Each document's content, frozen now; its amount due is what the document asks for (on a
     payment plan the installment due, not the balance)."""
-    statement_content = _statement_content_function()
     for statement in statements:
         statement.practice = practice
-        statement.content = statement_content(statement)
+    contents = _statement_contents_function()(statements)
+    for statement, content in zip(statements, contents, strict=True):
+        statement.content = content
         asked = statement.content.get("amount_due")
         if asked is not None:
             statement.amount_due = Decimal(asked)
@@ -455,7 +461,18 @@ def _first_statements(batch: StatementBatch, as_of: date, now) -> set[int]:
     return ids
 
 
+def _route_email(statements: list[Statement], batch: StatementBatch, as_of: date) -> None:
+    """The statements whose patient consented to statements by email go by email only: marked
+    before anything is logged, so the contact log gets the email when it is sent (or the letter
+    mailed instead, if it fails), never a letter as well."""
+    emailed = emailing.statements_route_to_email(Statement.objects.filter(batch=batch), as_of=as_of)
+    for statement in statements:
+        if statement.pk in emailed:
+            statement.channel, statement.mailed_on = Statement.Channel.EMAIL, None
+
+
 def _log_letters(statements: list[Statement], selection: Selection, now) -> None:
+    """A letter on the contact log of every account a mailed statement covers."""
     Contact.objects.bulk_create(
         (
             Contact(
@@ -468,6 +485,7 @@ def _log_letters(statements: list[Statement], selection: Selection, now) -> None
                 occurred_at=now,
             )
             for statement, row in zip(statements, selection.statements, strict=True)
+            if statement.channel == Statement.Channel.MAIL
             for account_id in row.account_ids
         ),
         batch_size=INSERT_BATCH,
@@ -541,6 +559,7 @@ def statement_batch_record(selection: Selection, *, now) -> StatementBatch:
             created_at=now,
         )
         statements = _produce(selection, batch, now)
+        _route_email(statements, batch, as_of)
         _freeze_contents(statements, practice)
         batch.total_amount = sum((statement.amount_due for statement in statements), ZERO)
         batch.save(update_fields=["total_amount"])

@@ -25,12 +25,12 @@ from django.conf import settings
 from django.template.loader import get_template
 from django.utils.html import escape
 
-from accounts.aging import BUCKET_LABELS, account_aging
+from accounts.aging import BUCKET_LABELS, aging_from_nets
 from accounts.models import ChargeLine, Encounter, Guarantor, PatientAccount, Transaction
 from accounts.money import CENT, ZERO
 from collections_app.agencies.rules import FINAL_NOTICE_WAIT_DAYS, RULE_501R_NOTICE_DAYS
 from collections_app.models import AccountHold, BillingInquiry
-from payment_plans.models import PaymentPlan
+from payment_plans.models import Installment, PaymentPlan
 from reports.models import Statement
 
 Kind = Statement.Kind
@@ -154,11 +154,12 @@ def _address_lines(holder) -> list[str]:
 
 
 def _practice_block(practice) -> dict:
-    # The practice's billing address and phone, where the installation records them; the name always.
+    # The practice's remit-to address and billing phone (Practice.remit_*, billing_phone): the header
+    # and the remit stub print them; a practice that has not recorded them shows its name alone.
     return {
         "name": practice.name,
-        "address_lines": list(getattr(practice, "billing_address_lines", None) or []),
-        "phone": getattr(practice, "billing_phone", "") or "",
+        "address_lines": practice.remit_address_lines,
+        "phone": practice.billing_phone.strip(),
     }
 
 
@@ -207,22 +208,113 @@ def recipient_block(account: PatientAccount, recipient: str) -> dict:
 
 # --- figures from the ledger -------------------------------------------------------------------
 
+# Statements whose sources are read together: each chunk costs a fixed handful of queries (covers,
+# accounts, ledger, visits, service lines, plans, installments), whatever its size.
+CONTENT_CHUNK = 1000
+
 
 def _effective_kind(row: dict) -> str:
     return row["reverses__kind"] if row["kind"] == TxKind.REVERSAL else row["kind"]
 
 
-def _account_figures(account: PatientAccount, *, as_of: date) -> dict:
-    """One account's encounters, patient credits and aging, from its ledger up to `as_of`.
+class _Sources:
+    """What the documents of some statements are computed from, read for all of them at once:
+    their covered accounts (with patient, guarantor and practice), those accounts' ledger rows up
+    to the latest statement date, the visits and service lines those rows name, and the running
+    payment plans with their open installments."""
+
+    def __init__(self, statements):
+        Covers = Statement.covers.through
+        self.covered_ids = {id(statement): {statement.account_id} for statement in statements}
+        by_pk = {statement.pk: statement for statement in statements if statement.pk}
+        for statement_id, account_id in Covers.objects.filter(statement_id__in=by_pk).values_list(
+            "statement_id", "patientaccount_id"
+        ):
+            self.covered_ids[id(by_pk[statement_id])].add(account_id)
+        account_ids = set().union(*self.covered_ids.values()) if statements else set()
+        self.accounts = {
+            account.pk: account
+            for account in PatientAccount.objects.filter(pk__in=account_ids).select_related(
+                "patient", "guarantor", "practice"
+            )
+        }
+        latest = max((statement.statement_date for statement in statements), default=None)
+        self.rows: dict[int, list[dict]] = defaultdict(list)
+        for row in (
+            Transaction.objects.filter(account_id__in=account_ids, effective_on__lte=latest)
+            .values(
+                "id",
+                "account_id",
+                "encounter_id",
+                "kind",
+                "reverses__kind",
+                "patient_amount",
+                "insurance_amount",
+                "effective_on",
+            )
+            .order_by("account_id", "effective_on", "id")
+        ):
+            self.rows[row["account_id"]].append(row)
+        encounter_ids = {
+            row["encounter_id"] for rows in self.rows.values() for row in rows if row["encounter_id"] is not None
+        }
+        self.encounters = {
+            encounter_id: (encounter_id, date_of_service, provider)
+            for encounter_id, date_of_service, provider in Encounter.objects.filter(pk__in=encounter_ids).values_list(
+                "id", "date_of_service", "rendering_provider"
+            )
+        }
+        self.services: dict[int, list[dict]] = defaultdict(list)
+        for encounter_id, code, units in (
+            ChargeLine.objects.filter(encounter_id__in=encounter_ids)
+            .order_by("id")
+            .values_list("encounter_id", "procedure_code", "units")
+        ):
+            self.services[encounter_id].append(
+                {"code": code, "description": procedure_description(code), "units": units}
+            )
+        self.plans: dict[int, PaymentPlan] = {}
+        for plan in PaymentPlan.objects.filter(
+            account_id__in=account_ids, status__in=PaymentPlan.RUNNING_STATUSES
+        ).order_by("account_id", "-created_at", "-id"):
+            self.plans.setdefault(plan.account_id, plan)
+        self.open_installments: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+        for plan_id, due_on, amount, paid in (
+            Installment.objects.filter(
+                plan_id__in=[plan.pk for plan in self.plans.values()],
+                superseded_at__isnull=True,
+                paid_on__isnull=True,
+            )
+            .order_by("due_on", "number")
+            .values_list("plan_id", "due_on", "amount", "paid_amount")
+        ):
+            self.open_installments[plan_id].append((due_on, amount - paid))
+
+    def covered_accounts(self, statement: Statement) -> list[PatientAccount]:
+        """The statement's own account first, then the others it covers, by account number."""
+        accounts = [self.accounts[pk] for pk in self.covered_ids[id(statement)] if pk in self.accounts]
+        accounts.sort(key=lambda a: (a.pk != statement.account_id, a.account_number))
+        return accounts
+
+    def figures(self, account: PatientAccount, *, as_of: date) -> dict:
+        return _account_figures(
+            account, [row for row in self.rows[account.pk] if row["effective_on"] <= as_of], self, as_of=as_of
+        )
+
+    def plan_due(self, account: PatientAccount, *, as_of: date) -> dict | None:
+        plan = self.plans.get(account.pk)
+        if plan is None:
+            return None
+        return _plan_due(plan, self.open_installments[plan.pk], as_of=as_of)
+
+
+def _account_figures(account: PatientAccount, rows: list[dict], sources: _Sources, *, as_of: date) -> dict:
+    """One account's encounters, patient credits and aging from its ledger rows up to `as_of`
+    (ordered by effective date, then id).
 
     Per encounter: charges = insurance paid + insurance adjusted + insurance pending + patient
     responsibility (charge rows' patient share and transfers to the patient), every figure net of
     reversals. The account's patient balance = the encounters' responsibility + its credit lines."""
-    rows = list(
-        Transaction.objects.filter(account_id=account.pk, effective_on__lte=as_of)
-        .values("id", "encounter_id", "kind", "reverses__kind", "patient_amount", "insurance_amount", "effective_on")
-        .order_by("effective_on", "id")
-    )
     per_encounter: dict[int, dict[str, Decimal]] = defaultdict(
         lambda: {
             "charges": ZERO,
@@ -232,6 +324,7 @@ def _account_figures(account: PatientAccount, *, as_of: date) -> dict:
             "patient_responsibility": ZERO,
         }
     )
+    net_by_encounter: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
     credits = []
     balance = ZERO
     for row in rows:
@@ -239,6 +332,7 @@ def _account_figures(account: PatientAccount, *, as_of: date) -> dict:
         patient, insurance = row["patient_amount"], row["insurance_amount"]
         balance += patient
         encounter_id = row["encounter_id"]
+        net_by_encounter[encounter_id] += patient
         if encounter_id is not None and kind in ENCOUNTER_KINDS:
             figures = per_encounter[encounter_id]
             figures["insurance_pending"] += insurance
@@ -261,29 +355,24 @@ def _account_figures(account: PatientAccount, *, as_of: date) -> dict:
             if row["kind"] == TxKind.REVERSAL:
                 words = f"{words} (reversed)"
             credits.append({"date": _iso(row["effective_on"]), "description": words, "amount": _money(patient)})
-    encounters = list(
-        Encounter.objects.filter(pk__in=per_encounter.keys())
-        .order_by("date_of_service", "id")
-        .values_list("id", "date_of_service")
+    by_visit_date = sorted(
+        (sources.encounters[encounter_id] for encounter_id in net_by_encounter if encounter_id is not None),
+        key=lambda encounter: (encounter[1], encounter[0]),
     )
-    lines: dict[int, list[dict]] = defaultdict(list)
-    for encounter_id, code, units in (
-        ChargeLine.objects.filter(encounter_id__in=per_encounter.keys())
-        .order_by("id")
-        .values_list("encounter_id", "procedure_code", "units")
-    ):
-        lines[encounter_id].append({"code": code, "description": procedure_description(code), "units": units})
-    aging = account_aging(account, as_of=as_of)
+    aging = aging_from_nets(
+        {key: value.quantize(CENT) for key, value in net_by_encounter.items()}, by_visit_date, as_of=as_of
+    )
     return {
         "account_number": account.account_number,
         "patient_name": f"{account.patient.first_name} {account.patient.last_name}",
         "encounters": [
             {
                 "date_of_service": _iso(date_of_service),
-                "services": lines.get(encounter_id, []),
+                "services": sources.services.get(encounter_id, []),
                 **{key: _money(value) for key, value in per_encounter[encounter_id].items()},
             }
-            for encounter_id, date_of_service in encounters
+            for encounter_id, date_of_service, _ in by_visit_date
+            if encounter_id in per_encounter
         ],
         "credits": credits,
         "balance": balance.quantize(CENT),
@@ -291,22 +380,10 @@ def _account_figures(account: PatientAccount, *, as_of: date) -> dict:
     }
 
 
-def _plan_due(account: PatientAccount, *, as_of: date) -> dict | None:
-    """The installment due on a running plan (active or lapsed): what is past due plus the next
-    installment, by the next installment's due date."""
-    plan = (
-        PaymentPlan.objects.filter(account=account, status__in=PaymentPlan.RUNNING_STATUSES)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if plan is None:
-        return None
-    open_rows = [
-        (row.due_on, row.amount - row.paid_amount)
-        for row in plan.installments.filter(superseded_at__isnull=True, paid_on__isnull=True).order_by(
-            "due_on", "number"
-        )
-    ]
+def _plan_due(plan: PaymentPlan, open_rows: list[tuple[date, Decimal]], *, as_of: date) -> dict:
+    """The installment due on a running plan (active or lapsed) from its open installments as
+    (due date, amount still owed) in due order: what is past due plus the next installment, by
+    the next installment's due date."""
     past_due = sum((amount for due_on, amount in open_rows if due_on <= as_of), ZERO)
     upcoming = [(due_on, amount) for due_on, amount in open_rows if due_on > as_of]
     next_on, next_amount = upcoming[0] if upcoming else (as_of, ZERO)
@@ -323,16 +400,6 @@ def _plan_due(account: PatientAccount, *, as_of: date) -> dict | None:
     }
 
 
-def _covered_accounts(statement: Statement) -> list[PatientAccount]:
-    """The statement's own account first, then the others it covers, by account number."""
-    ids = {statement.account_id}
-    if statement.pk:
-        ids |= set(statement.covers.values_list("pk", flat=True))
-    accounts = list(PatientAccount.objects.filter(pk__in=ids).select_related("patient", "guarantor", "practice"))
-    accounts.sort(key=lambda a: (a.pk != statement.account_id, a.account_number))
-    return accounts
-
-
 # --- content -----------------------------------------------------------------------------------
 
 
@@ -344,9 +411,25 @@ def statement_content(statement: Statement) -> dict:
     `amount_due` is what the document asks for: for each account its patient balance, or on a
     running payment plan the installment due (past-due installments plus the next one), never
     below zero; `balance` is the covered accounts' patient balance."""
+    return statement_contents([statement])[0]
+
+
+def statement_contents(statements) -> list[dict]:
+    """`statement_content` of each statement, in order, reading the sources of up to
+    CONTENT_CHUNK statements at a time in a fixed number of queries (the nightly cycle's way)."""
+    statements = list(statements)
+    contents = []
+    for start in range(0, len(statements), CONTENT_CHUNK):
+        chunk = statements[start : start + CONTENT_CHUNK]
+        sources = _Sources(chunk)
+        contents.extend(_content(statement, sources) for statement in chunk)
+    return contents
+
+
+def _content(statement: Statement, sources: _Sources) -> dict:
     as_of = statement.statement_date
     pay_by = statement.pay_by or pay_by_default(as_of)
-    accounts = _covered_accounts(statement)
+    accounts = sources.covered_accounts(statement)
     main = accounts[0]
     practice = statement.practice if statement.practice_id else main.practice
     content = {
@@ -363,16 +446,16 @@ def statement_content(statement: Statement) -> dict:
         "note": "",
     }
     if statement.kind == Kind.STATEMENT:
-        content.update(_statement_part(statement, accounts, as_of=as_of, pay_by=pay_by, practice=practice))
+        content.update(_statement_part(statement, accounts, sources, as_of=as_of, pay_by=pay_by, practice=practice))
         return content
-    figures = _account_figures(main, as_of=as_of)
+    figures = sources.figures(main, as_of=as_of)
     balance = figures["balance"]
     if statement.kind in DUNNING_LEVELS and len(accounts) > 1:
         # A past-due letter or final notice of the cycle covers every account of the guarantor it
         # is logged on, so it asks for all of them and names each one (as the statement does).
         listed = [{"account_number": main.account_number, "balance": balance}]
         for other in accounts[1:]:
-            other_balance = _account_figures(other, as_of=as_of)["balance"]
+            other_balance = sources.figures(other, as_of=as_of)["balance"]
             listed.append({"account_number": other.account_number, "balance": other_balance})
         balance = sum((row["balance"] for row in listed), ZERO)
         content["covered_accounts"] = [
@@ -382,11 +465,11 @@ def statement_content(statement: Statement) -> dict:
     content["amount_due"] = _money(max(balance, ZERO))
     builder = _LETTER_PARTS.get(statement.kind)
     if builder is not None:
-        content.update(builder(main, figures=figures, as_of=as_of, pay_by=pay_by, practice=practice))
+        content.update(builder(main, figures=figures, as_of=as_of, pay_by=pay_by, practice=practice, sources=sources))
     return content
 
 
-def _statement_part(statement, accounts, *, as_of, pay_by, practice) -> dict:
+def _statement_part(statement, accounts, sources: _Sources, *, as_of, pay_by, practice) -> dict:
     buckets = {label: ZERO for label in BUCKET_LABELS}
     unapplied = ZERO
     total_balance = ZERO
@@ -394,14 +477,14 @@ def _statement_part(statement, accounts, *, as_of, pay_by, practice) -> dict:
     listed = []
     plan_due = None
     for account in accounts:
-        figures = _account_figures(account, as_of=as_of)
+        figures = sources.figures(account, as_of=as_of)
         aging = figures.pop("aging")
         for label, amount in aging.buckets.items():
             buckets[label] += amount
         unapplied += aging.unapplied_credit
         balance = figures["balance"]
         total_balance += balance
-        plan = _plan_due(account, as_of=as_of)
+        plan = sources.plan_due(account, as_of=as_of)
         due = max(min(Decimal(plan["amount_due"]), balance), ZERO) if plan else max(balance, ZERO)
         amount_due += due
         if plan and plan_due is None:
@@ -436,20 +519,20 @@ def _dates_of_service(figures: dict) -> list[dict]:
 
 
 def _dunning_part(days: int):
-    def part(account, *, figures, as_of, pay_by, practice) -> dict:
+    def part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
         aging = figures["aging"]
         return {"days_past_due": days, "oldest_age_days": aging.oldest_open_age_days or 0}
 
     return part
 
 
-def _final_notice_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _final_notice_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     # Placement waits at least FINAL_NOTICE_WAIT_DAYS after the final notice (agencies.rules).
     referral_after = max(as_of + timedelta(days=FINAL_NOTICE_WAIT_DAYS), pay_by)
     return {"referral_after": _iso(referral_after)}
 
 
-def _notice_501r_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _notice_501r_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     # 26 CFR 1.501(r)-6(c)(2)(i): the notice names the extraordinary collection actions, the date
     # after which they may begin (no earlier than 30 days after the notice), that financial
     # assistance is available under the Financial Assistance Policy, with its plain-language summary.
@@ -474,7 +557,7 @@ def _open_plan(account) -> PaymentPlan | None:
     )
 
 
-def _plan_agreement_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _plan_agreement_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     plan = _open_plan(account)
     if plan is None:
         return {"plan": None}
@@ -496,12 +579,12 @@ def _plan_agreement_part(account, *, figures, as_of, pay_by, practice) -> dict:
     }
 
 
-def _plan_reminder_part(account, *, figures, as_of, pay_by, practice) -> dict:
-    return {"plan": _plan_due(account, as_of=as_of)}
+def _plan_reminder_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
+    return {"plan": sources.plan_due(account, as_of=as_of)}
 
 
-def _plan_lapse_part(account, *, figures, as_of, pay_by, practice) -> dict:
-    plan = _plan_due(account, as_of=as_of)
+def _plan_lapse_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
+    plan = sources.plan_due(account, as_of=as_of)
     return {
         "plan": plan,
         "grace_days": practice.plan_grace_days,
@@ -509,7 +592,7 @@ def _plan_lapse_part(account, *, figures, as_of, pay_by, practice) -> dict:
     }
 
 
-def _lop_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _lop_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     hold = _lop_hold(account)
     return {
         "accident_on": _iso(hold.accident_on) if hold else "",
@@ -518,7 +601,7 @@ def _lop_part(account, *, figures, as_of, pay_by, practice) -> dict:
     }
 
 
-def _probate_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _probate_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     hold = _probate_hold(account)
     patient = account.patient
     died_on = (hold.died_on if hold else None) or patient.deceased_on
@@ -532,7 +615,7 @@ def _probate_part(account, *, figures, as_of, pay_by, practice) -> dict:
     }
 
 
-def _inquiry_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _inquiry_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     # The latest answered inquiry (the letter is its written answer), else the latest one.
     inquiries = BillingInquiry.objects.filter(account=account)
     inquiry = (
@@ -545,7 +628,7 @@ def _inquiry_part(account, *, figures, as_of, pay_by, practice) -> dict:
     }
 
 
-def _address_request_part(account, *, figures, as_of, pay_by, practice) -> dict:
+def _address_request_part(account, *, figures, as_of, pay_by, practice, sources) -> dict:
     return {"reply_by": _iso(pay_by)}
 
 

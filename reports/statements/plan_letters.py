@@ -28,7 +28,7 @@ from core.nightly import JobContext, nightly_job
 from payment_plans.jobs import practice_dates
 from payment_plans.models import PaymentPlan, PlanReminder, PlanStatusChange
 from reports.models import Statement
-from reports.statements.documents import statement_content
+from reports.statements.documents import statement_contents
 from reports.statements.services import statement_document_store
 
 JOB = "plan_letters"
@@ -118,8 +118,8 @@ def plan_letters_produce(*, practice_id: int, as_of, now=None) -> dict[str, int]
             Statement.covers.through(statement_id=statement.pk, patientaccount_id=statement.account_id)
             for statement in statements
         )
-        for statement in statements:
-            statement.content = statement_content(statement)
+        for statement, content in zip(statements, statement_contents(statements), strict=True):
+            statement.content = content
             statement.amount_due = _amount_due(statement.content, statement.amount_due)
         Statement.objects.bulk_update(statements, ["content", "amount_due"])
         audit_job_changes(
