@@ -1,6 +1,7 @@
 """Where the shared sample files are, and a helper to count every row of every model."""
 
 import json
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# ../shared/data beside the project, or wherever SAMPLE_DATA_DIR says (a clone made elsewhere).
+DATA = Path(os.environ.get("SAMPLE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 X12 = DATA / "x12"
 SYNTHEA = DATA / "synthea"
 
