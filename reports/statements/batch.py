@@ -1,10 +1,11 @@
 """Batch printing: a batch's statements rendered in chunks across Celery workers, each account's own
 copy stored, and one merged print file per batch for the print vendor.
 
-1. `batch_print_start` (after the cycle's commit): the batch goes from pending to printing; each
-   statement whose patient consented to statements by email (and has an address) is marked for
-   email; the statements are numbered into chunks of `STATEMENT_CHUNK_SIZE` (`Statement.chunk`, by
-   id); one `statement_batch_chunk` task per chunk is queued on commit.
+1. `batch_print_start` (after the cycle's commit): the batch goes from pending to printing (the
+   cycle has already marked for email each statement whose patient consented to statements by
+   email: emailing.statements_route_to_email); the statements are numbered into chunks of
+   `STATEMENT_CHUNK_SIZE` (`Statement.chunk`, by id); one `statement_batch_chunk` task per chunk
+   is queued on commit.
 2. A chunk (`batch_chunk_print`): the statements of the chunk that have no document yet are rendered
    in ONE WeasyPrint render (`documents.render_statements_pdf`) and the result is split by their
    page counts (pypdf) into each statement's own copy. The chunk file holds the chunk's mailed
@@ -21,9 +22,17 @@ change in the same transaction, so a chunk delivered twice, retried, or finished
 failed is counted once, and the count can never pass `chunk_count` nor miss a chunk. A chunk that
 fails records why in words on the batch (`error`, status failed) and is retried by
 `batch_chunk_retry` (the jobs page's button); the chunks that succeeded keep their documents.
+
+A worker killed outright (the hard time limit, the machine lost) records nothing: the batch stays
+"printing". `progressed_at` is touched whenever printing starts, a chunk starts or is stored, and
+the finish starts, so a batch printing whose last progress is older than a task may live (the
+tasks' hard time limit, plus a margin: `stall_after`) has no live worker on it: it is stalled, and
+the same retry is offered for it. Retrying prints only the unfinished chunks, so nothing is
+produced twice even if a lost chunk turns up after all.
 """
 
 import logging
+from datetime import timedelta
 from io import BytesIO
 
 from django.conf import settings
@@ -35,6 +44,7 @@ from pypdf import PdfReader, PdfWriter
 from accounts.selectors import practice_today
 from core.access import FieldGroup
 from core.audit import audit_job_changes, audit_record
+from core.errors import ApplicationError
 from core.models import AuditEvent
 from reports.models import Statement, StatementBatch
 from reports.statements import emailing
@@ -51,6 +61,45 @@ MESSAGE_CHUNK_FAILED = (
 MESSAGE_FINISH_FAILED = "Every chunk is printed but the print file could not be written: {reason}. Retry it."
 MESSAGE_PAGES_DISAGREE = "the renderer's page counts do not add up to the pages it produced"
 MESSAGE_NOT_RETRYABLE = "Only a failed or stalled batch can be retried."
+MESSAGE_STILL_PRINTING = "This batch is still printing. Retry is offered if it makes no progress for {minutes} minutes."
+# Beyond the hard time limit: the worker's own clean-up and the broker's redelivery take a moment.
+STALL_MARGIN = timedelta(minutes=5)
+
+
+def stall_after() -> timedelta:
+    """How long a printing batch may go without progress before it is stalled: no chunk or finish
+    task outlives its hard time limit (reports.tasks), so past it plus a margin none is running."""
+    from reports.tasks import STATEMENT_TASK_OPTIONS
+
+    return timedelta(seconds=STATEMENT_TASK_OPTIONS["time_limit"]) + STALL_MARGIN
+
+
+def stall_after_minutes() -> int:
+    return int(stall_after().total_seconds() // 60)
+
+
+def batch_is_stalled(batch: StatementBatch, *, now=None) -> bool:
+    """Printing, and no chunk started or stored (nor the finish started) for longer than any task
+    may run: the worker was lost and nothing will move it on but a retry."""
+    if batch.status != StatementBatch.Status.PRINTING:
+        return False
+    last = batch.progressed_at or batch.created_at
+    return last < (now or timezone.now()) - stall_after()
+
+
+def batches_mark_stalled(batches) -> list[StatementBatch]:
+    """Set `stalled` on each batch for the pages that offer Retry (no query)."""
+    now = timezone.now()
+    for batch in batches:
+        batch.stalled = batch_is_stalled(batch, now=now)
+    return list(batches)
+
+
+def _touch(batch_id: int) -> None:
+    """Progress: the batch is being worked on now (one UPDATE, only while printing or failed)."""
+    StatementBatch.objects.filter(
+        pk=batch_id, status__in=(StatementBatch.Status.PRINTING, StatementBatch.Status.FAILED)
+    ).update(progressed_at=timezone.now())
 
 
 def chunk_size() -> int:
@@ -94,9 +143,7 @@ def batch_print_start(batch: StatementBatch, *, acting_user=None) -> None:
         if batch.status != StatementBatch.Status.PENDING:
             return
         statements = Statement.objects.filter(batch_id=batch.pk)
-        emailed = statements.filter(
-            emailing.emailable_q(as_of=batch.run_on), channel=Statement.Channel.MAIL, document=""
-        ).update(channel=Statement.Channel.EMAIL)
+        emailed = statements.filter(channel=Statement.Channel.EMAIL).count()
         ids = list(statements.order_by("pk").values_list("pk", flat=True))
         size = chunk_size()
         chunks = []
@@ -107,7 +154,8 @@ def batch_print_start(batch: StatementBatch, *, acting_user=None) -> None:
         batch.chunks_done = _chunks_done(batch)
         batch.status = StatementBatch.Status.PRINTING
         batch.error = ""
-        batch.save(update_fields=["chunk_count", "chunks_done", "status", "error"])
+        batch.progressed_at = timezone.now()
+        batch.save(update_fields=["chunk_count", "chunks_done", "status", "error", "progressed_at"])
         detail = {"action": "batch_print_start", "statements": len(ids), "chunks": len(chunks), "emailed": emailed}
         _audit_batch(batch, acting_user=acting_user, detail=detail)
         pending = list(statements.filter(document="").order_by("chunk").values_list("chunk", flat=True).distinct())
@@ -211,6 +259,7 @@ def batch_chunk_print(*, batch_id: int, chunk: int) -> dict:
     batch = StatementBatch.objects.get(pk=batch_id)
     if batch.status not in (StatementBatch.Status.PRINTING, StatementBatch.Status.FAILED):
         return {"batch": batch_id, "chunk": chunk, "outcome": "skipped"}
+    _touch(batch_id)
     statements = list(
         Statement.objects.filter(batch_id=batch_id, chunk=chunk)
         .select_related("account", "guarantor", "practice")
@@ -257,7 +306,8 @@ def _store_and_count(batch_id: int, chunk: int, missing, copies: dict[int, bytes
             )
         was_done = batch.chunks_done
         batch.chunks_done = _chunks_done(batch)
-        fields = ["chunks_done"]
+        batch.progressed_at = timezone.now()
+        fields = ["chunks_done", "progressed_at"]
         if batch.chunks_done == batch.chunk_count and batch.status == StatementBatch.Status.FAILED:
             # Every chunk is printed after all (another delivery of the failed one succeeded).
             batch.status, batch.error = StatementBatch.Status.PRINTING, ""
@@ -308,19 +358,24 @@ def unfinished_chunks(batch: StatementBatch) -> list[int]:
 def batch_chunk_retry(batch: StatementBatch, chunk: int | None = None, *, acting_user=None) -> list[int]:
     """Print a failed chunk again (every unfinished chunk when `chunk` is None). Statements that
     already have their document are not rendered again. Also restarts the finish of a batch whose
-    chunks are all printed but whose print file is missing (a worker lost at the last step)."""
+    chunks are all printed but whose print file is missing (a worker lost at the last step). A batch
+    still printing may be retried only once it is stalled (`batch_is_stalled`)."""
     with transaction.atomic():
         batch = StatementBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status not in (StatementBatch.Status.FAILED, StatementBatch.Status.PRINTING):
-            from core.errors import ApplicationError
-
             raise ApplicationError(MESSAGE_NOT_RETRYABLE)
+        stalled = batch_is_stalled(batch)
+        if batch.status == StatementBatch.Status.PRINTING and not stalled:
+            # A live worker may be on it: queueing its chunks again would only race it.
+            raise ApplicationError(MESSAGE_STILL_PRINTING.format(minutes=stall_after_minutes()))
         unfinished = unfinished_chunks(batch)
         chunks = [chunk] if chunk is not None and chunk in unfinished else ([] if chunk is not None else unfinished)
         batch.status, batch.error = StatementBatch.Status.PRINTING, ""
         batch.chunks_done = _chunks_done(batch)
-        batch.save(update_fields=["status", "error", "chunks_done"])
-        _audit_batch(batch, acting_user=acting_user, detail={"action": "chunk_retry", "chunks": chunks})
+        batch.progressed_at = timezone.now()
+        batch.save(update_fields=["status", "error", "chunks_done", "progressed_at"])
+        detail = {"action": "chunk_retry", "chunks": chunks, "stalled": stalled}
+        _audit_batch(batch, acting_user=acting_user, detail=detail)
         batch_id = batch.pk
         if chunks:
             transaction.on_commit(lambda: _queue_chunks(batch_id, chunks))
@@ -347,6 +402,7 @@ def _finish(batch_id: int) -> dict:
     batch = StatementBatch.objects.get(pk=batch_id)
     if batch.status == StatementBatch.Status.DONE or _chunks_done(batch) != batch.chunk_count:
         return {"batch": batch_id, "outcome": "skipped"}
+    _touch(batch_id)
     email_counts = emailing.batch_emails_send(batch)
     with transaction.atomic():
         batch = StatementBatch.objects.select_for_update().select_related("practice").get(pk=batch_id)

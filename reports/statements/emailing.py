@@ -8,7 +8,11 @@ Designed against two known failures of other systems: every statement sent to ev
   moment of sending, never from a list gathered earlier;
 - one `StatementEmail` row per message, sent or failed with the reason in words, in the same
   transaction as the send (the statement row locked, so two workers never send it twice);
-- a message that fails is not lost: the statement goes back to the mail and into the print file.
+- a message that fails is not lost: the statement goes back to the mail and into the print file,
+  and the contact log records the letter mailed instead;
+- which statements go by email is decided once, when the batch is made (`statements_route_to_email`,
+  called by the statement cycle): such a statement is logged as an email when it is sent, never as
+  a letter as well.
 
 The backend is Django's (`EMAIL_BACKEND`: the console by default, SMTP by settings).
 """
@@ -19,7 +23,7 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.selectors import practice_today
@@ -33,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 JOB = "statement_email"
 EMAILED_NOTE = "Statement emailed"
+MAILED_INSTEAD_NOTE = "Email failed, mailed instead"
 # The documents a patient may receive by email (attorneys and estates are written to, never emailed).
 EMAIL_RECIPIENTS = (Statement.Recipient.GUARANTOR, Statement.Recipient.PATIENT)
 
@@ -65,6 +70,20 @@ def emailable_q(*, as_of) -> Q:
     has_address = Q(recipient=Statement.Recipient.GUARANTOR) & ~Q(guarantor__email="")
     has_address |= Q(recipient=Statement.Recipient.PATIENT) & ~Q(account__patient__email="")
     return Q(recipient__in=EMAIL_RECIPIENTS) & has_address & Q(consent_in_force_q(as_of=as_of))
+
+
+def statements_route_to_email(statements: QuerySet, *, as_of) -> set[int]:
+    """Mark the statements that go by email (emailable_q as of the batch's date) for email, before
+    anything is printed or logged: they go out by email only, and are logged as an email when sent.
+    The ids marked. Their mailing date stays empty until the email goes (or, failing, the mail)."""
+    ids = set(
+        statements.filter(emailable_q(as_of=as_of), channel=Statement.Channel.MAIL, document="").values_list(
+            "pk", flat=True
+        )
+    )
+    if ids:
+        Statement.objects.filter(pk__in=ids).update(channel=Statement.Channel.EMAIL, mailed_on=None)
+    return ids
 
 
 def statement_email_address(statement: Statement) -> str:
@@ -144,9 +163,11 @@ def statement_email_send(*, statement_id: int) -> StatementEmail | None:
             attempted_at=now,
         )
         if error:
-            # Not lost: it goes into the batch's print file and out by mail.
+            # Not lost: it goes into the batch's print file and out by mail, and the contact log
+            # says a letter went (the finish gives it the mailing date).
             statement.channel = Statement.Channel.MAIL
             statement.save(update_fields=["channel"])
+            _log_contacts(statement, occurred_at=now, channel=Contact.Channel.LETTER)
         else:
             if statement.mailed_on is None:
                 statement.mailed_on = today
@@ -163,20 +184,22 @@ def statement_email_send(*, statement_id: int) -> StatementEmail | None:
     return row
 
 
-def _log_contacts(statement: Statement, *, occurred_at) -> None:
-    """The email on the contact log (the account's timeline) of every account the statement covers."""
+def _log_contacts(statement: Statement, *, occurred_at, channel: str = Contact.Channel.EMAIL) -> None:
+    """The email (or, where it failed, the letter mailed instead) on the contact log (the account's
+    timeline) of every account the statement covers: one entry per account, of one channel."""
     account_ids = set(statement.covers.values_list("pk", flat=True)) | {statement.account_id}
     party = Contact.Party.PATIENT if statement.recipient == Statement.Recipient.PATIENT else Contact.Party.GUARANTOR
     outcome = OUTCOME_FOR_KIND.get(statement.kind, Contact.Outcome.LETTER_SENT)
+    note = EMAILED_NOTE if channel == Contact.Channel.EMAIL else MAILED_INSTEAD_NOTE
     Contact.objects.bulk_create(
         [
             Contact(
                 account_id=account_id,
                 practice_id=statement.practice_id,
-                channel=Contact.Channel.EMAIL,
+                channel=channel,
                 party=party,
                 outcome=outcome,
-                notes=f"{EMAILED_NOTE}: {statement.get_kind_display().lower()}",
+                notes=f"{note}: {statement.get_kind_display().lower()} (statement {statement.pk})",
                 occurred_at=occurred_at,
             )
             for account_id in sorted(account_ids)

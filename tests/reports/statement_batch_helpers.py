@@ -6,14 +6,16 @@ from pypdf import PdfReader
 
 from accounts.selectors import practice_today
 from reports.models import Statement, StatementBatch
+from reports.statements import emailing
 from reports.statements.documents import statement_content
 from tests.conftest import post_visit
 from tests.factories import PatientAccountFactory
 
 
-def make_batch(practice, count: int, *, accounts=None, run_on=None) -> StatementBatch:
+def make_batch(practice, count: int, *, accounts=None, run_on=None, route_email=True) -> StatementBatch:
     """A cycle batch of `count` patient statements, one per new account (or per given account),
-    with their content frozen, as the statement cycle leaves it for printing."""
+    with their content frozen and those whose patient consented marked for email, as the statement
+    cycle leaves it for printing."""
     today = practice_today(practice)
     batch = StatementBatch.objects.create(practice=practice, run_on=run_on or today, statement_count=count)
     for number in range(count):
@@ -35,6 +37,8 @@ def make_batch(practice, count: int, *, accounts=None, run_on=None) -> Statement
         statement.covers.add(account)
         statement.content = statement_content(statement)
         statement.save(update_fields=["content"])
+    if route_email:
+        emailing.statements_route_to_email(batch.statements.all(), as_of=batch.run_on)
     return batch
 
 

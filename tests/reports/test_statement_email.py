@@ -164,7 +164,8 @@ def test_a_statement_is_emailed_once(practice, django_capture_on_commit_callback
 
 def test_attorneys_and_estates_are_never_emailed(practice, django_capture_on_commit_callbacks):
     account = consenting_account(practice, "estate@example.com")
-    batch = make_batch(practice, 1, accounts=[account])
+    batch = make_batch(practice, 1, accounts=[account], route_email=False)
     batch.statements.update(recipient=Statement.Recipient.ATTORNEY)
+    assert emailing.statements_route_to_email(batch.statements.all(), as_of=batch.run_on) == set()
     batch = print_batch(batch, django_capture_on_commit_callbacks)
     assert mail.outbox == [] and batch.statements.get().channel == Statement.Channel.MAIL
