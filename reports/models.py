@@ -76,6 +76,10 @@ class StatementBatch(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     printed_at = models.DateTimeField(null=True, blank=True)
+    # Touched when printing starts, a chunk starts or is stored, and the finish starts: a batch
+    # printing with no progress for longer than a task may run (its hard time limit) has lost its
+    # worker, and the jobs page offers Retry (reports.statements.batch.batch_is_stalled).
+    progressed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-run_on", "-id"]

@@ -18,6 +18,7 @@ from core.downloads import phi_pdf_download
 from core.pagination import page_number
 from reports.models import StatementBatch
 from reports.statements import batch_selectors as selectors
+from reports.statements.batch import batch_is_stalled, stall_after_minutes
 from reports.statements.views import DUNNING_LEVEL_WORDS
 
 MANAGEMENT = FieldGroup.MANAGEMENT
@@ -29,6 +30,7 @@ def _describe(batch: StatementBatch) -> StatementBatch:
     batch.suppressed_rows = [(reason, count) for reason, count in (batch.suppressed or {}).items() if count]
     batch.suppressed_total = sum(count for _, count in batch.suppressed_rows)
     batch.printing = batch.status == StatementBatch.Status.PRINTING
+    batch.stalled = batch_is_stalled(batch)
     batch.percent_done = int(100 * batch.chunks_done / batch.chunk_count) if batch.chunk_count else 0
     return batch
 
@@ -61,6 +63,8 @@ def batch_detail(request, pk):
         "batch": batch,
         "statements": statements,
         "more_statements": batch.statement_count > len(statements),
+        "back": request.path,
+        "stall_minutes": stall_after_minutes(),
     }
     return render(request, "reports/statements/batch_detail.html", context)
 

@@ -1,5 +1,6 @@
 """Statement batches' printing on the jobs page: each batch's progress (chunks printed of its
-chunks, polled while it prints) and "Retry" for a failed batch (Management and up).
+chunks, polled while it prints) and "Retry" for a failed batch, or one stalled printing (its
+worker lost: batch.batch_is_stalled) (Management and up).
 
 The jobs page belongs to collections_app, which may not import reports: `jobs_section` is handed
 to its registry (core.nightly.jobs_page_section) in reports' AppConfig. Batches hold counts and
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.access import FieldGroup, can_see, get_scoped_or_404, requires, scope_to_user
 from core.errors import ApplicationError
 from reports.models import StatementBatch
-from reports.statements.batch import batch_chunk_retry
+from reports.statements.batch import batch_chunk_retry, batches_mark_stalled, stall_after_minutes
 
 # The jobs page shows every batch still printing or failed, and the latest printed ones.
 RECENT_PRINTED = 5
@@ -36,10 +37,11 @@ def jobs_section(request) -> str:
         return ""
     batches = list(_batches(request.user).filter(Q(status__in=UNFINISHED) | Q(chunk_count__gt=0))[:20])
     unfinished = [b for b in batches if b.status in UNFINISHED]
-    shown = unfinished + [b for b in batches if b.status not in UNFINISHED][:RECENT_PRINTED]
+    shown = batches_mark_stalled(unfinished + [b for b in batches if b.status not in UNFINISHED][:RECENT_PRINTED])
     if not shown:
         return ""
-    return render_to_string("reports/statements/_jobs_batches.html", {"batches": shown}, request=request)
+    context = {"batches": shown, "stall_minutes": stall_after_minutes()}
+    return render_to_string("reports/statements/_jobs_batches.html", context, request=request)
 
 
 @require_GET
@@ -47,13 +49,19 @@ def jobs_section(request) -> str:
 def batch_progress(request, pk: int):
     """The htmx partial of one batch's progress: polls itself every 2 s while it prints."""
     batch = get_scoped_or_404(StatementBatch.objects.select_related("practice"), request.user, pk=pk)
-    return render(request, "reports/statements/_batch_progress.html", {"batch": batch})
+    batches_mark_stalled([batch])
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = ""
+    context = {"batch": batch, "back": back, "stall_minutes": stall_after_minutes()}
+    return render(request, "reports/statements/_batch_progress.html", context)
 
 
 @require_POST
 @requires(FieldGroup.MANAGEMENT)
 def batch_retry(request, pk: int):
-    """Print a failed batch's unfinished chunks again (or its print file, when every chunk is done)."""
+    """Print a failed or stalled batch's unfinished chunks again (or its print file, when every
+    chunk is done)."""
     batch = get_scoped_or_404(StatementBatch.objects.all(), request.user, pk=pk)
     try:
         chunks = batch_chunk_retry(batch, acting_user=request.user)
