@@ -212,10 +212,10 @@ def run_job(practice_dates):
     def timed_contents_function():
         contents = original()
 
-        def timed(statements):
+        def timed(statements, covered=None):
             started = time.perf_counter()
             try:
-                return contents(statements)
+                return contents(statements, covered)
             finally:
                 spent[0] += time.perf_counter() - started
 

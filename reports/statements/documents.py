@@ -223,14 +223,19 @@ class _Sources:
     to the latest statement date, the visits and service lines those rows name, and the running
     payment plans with their open installments."""
 
-    def __init__(self, statements):
+    def __init__(self, statements, covered=None):
         Covers = Statement.covers.through
-        self.covered_ids = {id(statement): {statement.account_id} for statement in statements}
-        by_pk = {statement.pk: statement for statement in statements if statement.pk}
-        for statement_id, account_id in Covers.objects.filter(statement_id__in=by_pk).values_list(
-            "statement_id", "patientaccount_id"
-        ):
-            self.covered_ids[id(by_pk[statement_id])].add(account_id)
+        if covered is not None:
+            self.covered_ids = {
+                id(statement): {statement.account_id, *ids} for statement, ids in zip(statements, covered, strict=True)
+            }
+        else:
+            self.covered_ids = {id(statement): {statement.account_id} for statement in statements}
+            by_pk = {statement.pk: statement for statement in statements if statement.pk}
+            for statement_id, account_id in Covers.objects.filter(statement_id__in=by_pk).values_list(
+                "statement_id", "patientaccount_id"
+            ):
+                self.covered_ids[id(by_pk[statement_id])].add(account_id)
         account_ids = set().union(*self.covered_ids.values()) if statements else set()
         self.accounts = {
             account.pk: account
@@ -414,14 +419,18 @@ def statement_content(statement: Statement) -> dict:
     return statement_contents([statement])[0]
 
 
-def statement_contents(statements) -> list[dict]:
+def statement_contents(statements, covered=None) -> list[dict]:
     """`statement_content` of each statement, in order, reading the sources of up to
-    CONTENT_CHUNK statements at a time in a fixed number of queries (the nightly cycle's way)."""
+    CONTENT_CHUNK statements at a time in a fixed number of queries (the nightly cycle's way).
+
+    `covered`: for statements not saved yet, the ids of the accounts each one covers (in the same
+    order), so their content can be inserted with them; otherwise each statement's covers."""
     statements = list(statements)
+    covered = list(covered) if covered is not None else None
     contents = []
     for start in range(0, len(statements), CONTENT_CHUNK):
         chunk = statements[start : start + CONTENT_CHUNK]
-        sources = _Sources(chunk)
+        sources = _Sources(chunk, covered[start : start + CONTENT_CHUNK] if covered is not None else None)
         contents.extend(_content(statement, sources) for statement in chunk)
     return contents
 
