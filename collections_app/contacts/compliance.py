@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from collections_app.correspondence.addresses import GUARANTOR, PATIENT, letter_address
 from collections_app.models import AccountHold, Contact, ContactConsent
 from core.display import time_of_day
 
@@ -252,19 +253,19 @@ def _missing_contact_detail(account, channel: str, party: str) -> Reason | None:
         return None
     patient, guarantor = account.patient, account.guarantor
     if party == Party.GUARANTOR and not _guarantor_is_patient(account):
-        who, phone, email, address = "the guarantor", guarantor.phone, guarantor.email, guarantor.address_line1
-        bad = False
+        who, phone, email = "the guarantor", guarantor.phone, guarantor.email
     else:  # the patient, or a patient who is their own guarantor: the patient's record is kept current
-        who, phone, email, address = "the patient", patient.phone, patient.email, patient.address_line1
-        bad = patient.address_is_bad
+        who, phone, email = "the patient", patient.phone, patient.email
     if channel in (Channel.OUTBOUND_CALL, Channel.TEXT) and not phone:
         return Reason(NO_CONTACT_DETAIL, f"no phone number on file for {who}")
     if channel == Channel.EMAIL and not email:
         return Reason(NO_CONTACT_DETAIL, f"no email address on file for {who}")
     if channel == Channel.LETTER:
-        if not address:
-            return Reason(NO_CONTACT_DETAIL, f"no mailing address on file for {who}")
-        if bad:
+        # The one mailing-address rule, the same as mailable_q's (correspondence.addresses).
+        address = letter_address(account, party=GUARANTOR if party == Party.GUARANTOR else PATIENT)
+        if not address.line1:
+            return Reason(NO_CONTACT_DETAIL, f"no mailing address on file for {address.who}")
+        if address.bad:
             return Reason(ADDRESS_BAD, "mail came back from this address: correct the address first")
     return None
 

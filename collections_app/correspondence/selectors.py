@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, Q, QuerySet, Value, When
 
 from accounts.models import AddressHistory, Patient, PatientAccount
+from collections_app.correspondence.addresses import GUARANTOR, mailing_address_q
 from collections_app.holds.selectors import collection_paused_q
 from collections_app.models import BillingInquiry, ReturnedMail
 from core.access import get_scoped_or_404, scope_to_user
@@ -16,19 +17,20 @@ ANSWERED_SHOWN = 10
 TIMELINE_ROWS = 50
 
 
-def mailable_q(prefix: str = "") -> Q:
+def mailable_q(prefix: str = "", *, party: str = GUARANTOR) -> Q:
     """The one rule for "may we mail this patient a collection letter or reminder": accounts
     (prefix "") or rows reaching an account (e.g. "plan__account__") where
     - communication has not been ceased and no attorney represents the patient (FDCPA 15 USC
       1692c(a)(2), (c): letters go to the attorney, or not at all);
     - collection is not paused by a hold (DESIGN.md: statements and dunning pause on hold);
-    - the address is on file and not known bad (returned mail: letters wait for a correction).
+    - the address the letter goes to is on file and not known bad (returned mail: letters wait for
+      a correction). A letter to the guarantor (the default `party`) goes to the guarantor's own
+      address unless the guarantor is the patient (correspondence.addresses, the governor's rule).
     """
     return (
         Q(**{f"{prefix}cease_communication_on__isnull": True, f"{prefix}attorney_represented": False})
         & ~collection_paused_q(prefix)
-        & Q(**{f"{prefix}patient__address_is_bad": False})
-        & ~Q(**{f"{prefix}patient__address_line1": ""})
+        & mailing_address_q(prefix, party=party)
     )
 
 

@@ -17,6 +17,7 @@ from accounts.models import PatientAccount
 from accounts.selectors import practice_today
 from accounts.services import account_lock
 from collections_app.contacts.services import contact_log
+from collections_app.correspondence import addresses
 from collections_app.correspondence.selectors import mailable_q
 from collections_app.models import AccountHold, BillingInquiry, Contact
 from core.access import FieldGroup
@@ -155,11 +156,8 @@ def letter_produce(*, account, kind: str, user, recipient: str = Recipient.GUARA
         # The one mailing rule adds the hold pause to what the governor checked for a collection
         # letter to the patient or guarantor; refusing here rolls the contact back with the rest.
         consumer = party in (Contact.Party.GUARANTOR, Contact.Party.PATIENT)
-        if (
-            kind in COLLECTION_KINDS
-            and consumer
-            and not PatientAccount.objects.filter(pk=account.pk).filter(mailable_q()).exists()
-        ):
+        mailable = PatientAccount.objects.filter(pk=account.pk).filter(mailable_q(party=_mailing_party(party)))
+        if kind in COLLECTION_KINDS and consumer and not mailable.exists():
             raise ApplicationError(MESSAGE_PAUSED)
         today = practice_today(account.practice)
         statement = Statement.objects.create(
@@ -201,6 +199,10 @@ def letter_produce(*, account, kind: str, user, recipient: str = Recipient.GUARA
             },
         )
     return statement
+
+
+def _mailing_party(party: str) -> str:
+    return addresses.PATIENT if party == Contact.Party.PATIENT else addresses.GUARANTOR
 
 
 def _contact(user, account, kind: str, party: str) -> Contact:

@@ -1,0 +1,60 @@
+"""Which mailing address a letter to the patient or guarantor goes to, and whether it will do.
+
+One rule, in two forms that must agree (tests/collections_app/test_mailing_address.py checks them
+against each other): `letter_address` for one account (the compliance governor's letter check) and
+`mailing_address_q` for many (correspondence.selectors.mailable_q, so the statement cycle, the plan
+letters and print-a-letter-now).
+
+- A letter to the guarantor who is the patient (relationship "self"), or to the patient, goes to
+  the patient's address: the record the office keeps current, and the one returned mail marks bad.
+- A letter to any other guarantor (a parent, a spouse...) goes to the guarantor's own address: the
+  patient's address says nothing about where the guarantor lives. The guarantor's record has no
+  returned-mail flag, so only a missing address stops it.
+
+The statement's recipient block (reports.statements.documents.recipient_block) prints the same
+address.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from accounts.models import Guarantor
+
+PATIENT = "patient"
+GUARANTOR = "guarantor"
+
+
+@dataclass(frozen=True)
+class LetterAddress:
+    who: str  # "the patient" or "the guarantor", for the governor's reasons
+    line1: str
+    bad: bool
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.line1) and not self.bad
+
+
+def writes_to_guarantor_record(*, party: str, relationship: str) -> bool:
+    """True where the letter goes to the guarantor's own address rather than the patient's."""
+    return party == GUARANTOR and relationship != Guarantor.Relationship.SELF
+
+
+def letter_address(account, *, party: str = GUARANTOR) -> LetterAddress:
+    """The address a letter to `party` ("patient" or "guarantor") of this account goes to."""
+    if writes_to_guarantor_record(party=party, relationship=account.guarantor.relationship):
+        return LetterAddress(who="the guarantor", line1=account.guarantor.address_line1, bad=False)
+    patient = account.patient
+    return LetterAddress(who="the patient", line1=patient.address_line1, bad=patient.address_is_bad)
+
+
+def mailing_address_q(prefix: str = "", *, party: str = GUARANTOR) -> Q:
+    """Accounts (prefix "") or rows reaching an account (e.g. "plan__account__") whose letter to
+    `party` has an address on file that is not known bad."""
+    patient_usable = Q(**{f"{prefix}patient__address_is_bad": False}) & ~Q(**{f"{prefix}patient__address_line1": ""})
+    if party != GUARANTOR:
+        return patient_usable
+    guarantor_usable = ~Q(**{f"{prefix}guarantor__address_line1": ""})
+    is_self = Q(**{f"{prefix}guarantor__relationship": Guarantor.Relationship.SELF})
+    return (is_self & patient_usable) | (~is_self & guarantor_usable)
