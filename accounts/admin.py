@@ -17,6 +17,17 @@ class PracticeAdmin(DirectorOnlyPermissions, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("code", "name", "state", "time_zone", "is_active")}),
         ("Targets", {"fields": ("target_collection_rate",)}),
+        (
+            "Billing office (printed on statements and letters)",
+            {
+                "fields": (
+                    "remit_address_line1",
+                    "remit_address_line2",
+                    ("remit_city", "remit_state", "remit_postal_code"),
+                    "billing_phone",
+                )
+            },
+        ),
         ("Statements", {"fields": ("statement_cycle_days", "statement_grace_days", "final_notice_after_days")}),
         ("Small balances", {"fields": ("small_balance_threshold", "small_balance_min_age_days")}),
         (

@@ -1031,11 +1031,26 @@ def _max_ids(cursor) -> dict[str, int]:
     return first
 
 
+def demo_billing_office(index: int, state: str) -> dict:
+    """The remit-to address and billing phone of the index-th demo practice: a PO box in the
+    state's first city, and a 555-01xx number (reserved for fiction) in its area code."""
+    city, zip3, area_codes, _ = STATES[state][1][0]
+    return {
+        "remit_address_line1": f"PO Box {1000 + 37 * index}",
+        "remit_address_line2": "Attn: Patient Billing",
+        "remit_city": city,
+        "remit_state": state,
+        "remit_postal_code": f"{zip3}{index % 100:02d}",
+        "billing_phone": f"({area_codes[0]}) 555-01{index % 100:02d}",
+    }
+
+
 def _ensure_practices(count: int) -> list[PracticeRef]:
     refs = []
     for index in range(count):
         profile = practice_profile(index)
         practice = Practice.objects.filter(code=profile["code"]).first()
+        office = demo_billing_office(index, profile["state"])
         if practice is None:
             next_id = (Practice.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
             practice = Practice(
@@ -1045,9 +1060,13 @@ def _ensure_practices(count: int) -> list[PracticeRef]:
                 state=profile["state"],
                 time_zone=STATES[profile["state"]][0],
                 **profile["policy"],
+                **office,
             )
             practice.full_clean()
             practice.save(force_insert=True)
+        elif not practice.remit_address_line1 and not practice.billing_phone:
+            # A demo practice seeded before practices had a billing office: filled in once.
+            Practice.objects.filter(pk=practice.pk).update(**office)
         refs.append(
             PracticeRef(
                 id=practice.id,

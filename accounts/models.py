@@ -5,9 +5,10 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 from accounts.money import MONEY, ZERO
@@ -99,6 +100,22 @@ class Practice(models.Model):
         help_text="Write the balance off to bad debt when it is placed; agency collections then post as "
         "bad-debt recovery.",
     )
+    # Where patients send payments and call about their bill: the statement's header and remit stub.
+    remit_address_line1 = models.CharField("remit-to address", max_length=200, blank=True)
+    remit_address_line2 = models.CharField("remit-to address, second line", max_length=200, blank=True)
+    remit_city = models.CharField("remit-to city", max_length=100, blank=True)
+    remit_state = models.CharField(
+        "remit-to state", max_length=2, blank=True, validators=[RegexValidator(r"^[A-Z]{2}$", "Two capital letters.")]
+    )
+    remit_postal_code = models.CharField(
+        "remit-to ZIP code",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{5}(-\d{4})?$", "Five digits, or ZIP+4 (12345-6789).")],
+    )
+    billing_phone = models.CharField(
+        "billing office phone", max_length=20, blank=True, help_text="Printed on statements and letters."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -107,6 +124,13 @@ class Practice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def remit_address_lines(self) -> list[str]:
+        """The remit-to address as printed: street lines, then "City, ST 12345"; empty when unset."""
+        place = f"{self.remit_state} {self.remit_postal_code}".strip()
+        city = ", ".join(part for part in (self.remit_city, place) if part)
+        return [line for line in (self.remit_address_line1, self.remit_address_line2, city) if line]
 
 
 class AddressFields(models.Model):
@@ -311,7 +335,11 @@ class Encounter(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "date_of_service"], name="encounter_account_dos")]
+        indexes = [
+            models.Index(fields=["account", "date_of_service"], name="encounter_account_dos"),
+            # The review list's suggestions: a practice's visits on the remittance's date of service.
+            models.Index(fields=["practice", "date_of_service"], name="encounter_practice_dos"),
+        ]
 
     def __str__(self) -> str:
         return f"Visit {self.pk} on {self.date_of_service:%m/%d/%Y}"
@@ -329,6 +357,33 @@ class ChargeLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure_code}, {self.units} unit{'s' if self.units != 1 else ''}"
+
+
+# Punctuation billing systems put into a patient control number and payers drop (or the reverse).
+CONTROL_NUMBER_PUNCTUATION = ("-", " ", ".", "/", "_")
+
+
+class LeadingZerosTrimmed(models.Func):
+    """LTRIM(text, '0'): the same in PostgreSQL and SQLite, and immutable, so it can be indexed."""
+
+    function = "LTRIM"
+    template = "%(function)s(%(expressions)s, '0')"
+    output_field = models.CharField()
+
+
+def control_number_key(expression="patient_control_number"):
+    """A patient control number as the review list compares them: without punctuation or leading
+    zeros, upper case ("00-1234a" and "1234A" are the same). `control_number_key_of` is the same in
+    Python; the index claim_control_number_key serves lookups by it."""
+    for character in CONTROL_NUMBER_PUNCTUATION:
+        expression = Replace(expression, models.Value(character), models.Value(""))
+    return Upper(LeadingZerosTrimmed(expression))
+
+
+def control_number_key_of(value: str) -> str:
+    for character in CONTROL_NUMBER_PUNCTUATION:
+        value = value.replace(character, "")
+    return value.lstrip("0").upper()
 
 
 class Claim(models.Model):
@@ -362,6 +417,9 @@ class Claim(models.Model):
                 condition=~Q(patient_control_number=""),
                 name="claim_patient_control_number",
             ),
+            # The review list's suggestions (imports.selectors): a number sent with or without its
+            # punctuation and leading zeros.
+            models.Index(control_number_key(), name="claim_control_number_key"),
         ]
 
     def __str__(self) -> str:
