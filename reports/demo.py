@@ -1,14 +1,16 @@
-"""Demo letters for `make run`: a few accounts in each practice get letters a rep would have
-printed (a request for a correct address, a past-due letter, a billing inquiry's response), so
-the account page's "Statements and letters" panel has something to open before the first
-statement cycle has mailed anything. Deterministic and idempotent: the same accounts every time,
-and an account that already has a letter of that kind gets none again."""
+"""Demo letters for `make run`: a few accounts in each practice get letters a rep would have printed (a
+request for a correct address, a past-due letter, a billing inquiry's response, and on an account
+with an active payment plan its agreement and a reminder), so the account page's "Statements and
+letters" panel has something to open before the first statement cycle has mailed anything.
+Deterministic and idempotent: the same accounts every time, and an account that already has a letter
+of that kind gets none again."""
 
 from accounts.models import PatientAccount, Practice
 from collections_app.correspondence.selectors import mailable_q
 from core.access import practice_ids_for
 from core.errors import ApplicationError
 from core.models import StaffUser, Tier
+from payment_plans.models import PaymentPlan
 from reports.models import Statement
 from reports.statements.services import letter_produce
 
@@ -21,6 +23,10 @@ DEMO_LETTERS = (
     (Kind.INQUIRY_RESPONSE,),
     (Kind.DUNNING_60, Kind.FINAL_NOTICE),
 )
+
+# On one account with an active payment plan, where the demo has plans.
+PLAN_LETTERS = (Kind.PLAN_AGREEMENT, Kind.PLAN_REMINDER)
+ACCOUNT_RELATED = ("practice", "patient", "guarantor")
 
 # What the rep added to the letter, where the letter needs it (an inquiry's answer is the rep's own).
 DEMO_NOTES = {
@@ -44,19 +50,49 @@ def seed_demo_letters(*, per_practice: int = len(DEMO_LETTERS)) -> dict[str, int
         user = demo_rep(practice)
         accounts = (
             PatientAccount.objects.filter(practice=practice, patient_balance__gt=0)
+            .exclude(status=PatientAccount.Status.PAYMENT_PLAN)  # a plan's letters are its own (below)
             .filter(mailable_q())
-            .select_related("practice", "patient", "guarantor")
+            .select_related(*ACCOUNT_RELATED)
             .order_by("pk")[:per_practice]
         )
+        accounts = list(accounts)
         for account, kinds in zip(accounts, DEMO_LETTERS, strict=False):
             for kind in kinds:
-                if Statement.objects.filter(account=account, kind=kind).exists():
-                    counts["already"] += 1
-                    continue
-                try:
-                    letter_produce(account=account, kind=kind, user=user, note=DEMO_NOTES.get(kind, ""))
-                except ApplicationError:
-                    counts["refused"] += 1
-                else:
-                    counts["letters"] += 1
+                _demo_letter(account, kind, user, counts)
+        _demo_plan_letters(practice, user, counts, taken=[account.pk for account in accounts])
     return counts
+
+
+def _demo_letter(account, kind: str, user, counts: dict[str, int]) -> None:
+    if Statement.objects.filter(account=account, kind=kind).exists():
+        counts["already"] += 1
+        return
+    try:
+        letter_produce(account=account, kind=kind, user=user, note=DEMO_NOTES.get(kind, ""))
+    except ApplicationError:
+        counts["refused"] += 1
+    else:
+        counts["letters"] += 1
+
+
+def _demo_plan_letters(practice, user, counts: dict[str, int], *, taken: list[int]) -> None:
+    """The plan agreement and an installment reminder on one account of the practice with an active
+    payment plan (the demo's plans, where the seed made any), so the panel shows plan letters too.
+    The same account every time: the one that already has the demo's agreement, else the first."""
+    written = Statement.objects.filter(practice=practice, kind=Kind.PLAN_AGREEMENT, created_by=user, batch__isnull=True)
+    account = (
+        PatientAccount.objects.filter(pk__in=written.values("account_id")).select_related(*ACCOUNT_RELATED).first()
+    )
+    if account is None:
+        account = (
+            PatientAccount.objects.filter(practice=practice, payment_plans__status=PaymentPlan.Status.ACTIVE)
+            .exclude(pk__in=taken)
+            .filter(mailable_q())
+            .select_related(*ACCOUNT_RELATED)
+            .order_by("pk")
+            .first()
+        )
+    if account is None:
+        return
+    for kind in PLAN_LETTERS:
+        _demo_letter(account, kind, user, counts)
