@@ -1,17 +1,19 @@
 """REST API for uploaded imports (Management and up): upload a file to import in the background,
-then follow it to its report, the same summary `manage.py import_* --json` prints."""
+then follow it to its report, the same summary `manage.py import_* --json` prints. And the review
+list of remittance claims that matched no claim: read it, and resolve each entry."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
 
 from core.access import FieldGroup
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_read, audit_reads
 from core.models import MAX_ID
 from imports import selectors, services
-from imports.models import ImportUpload
+from imports.models import ImportUpload, UnmatchedClaim
 from imports.uploads import too_large_message, upload_body_too_large
 
 MANAGEMENT = FieldGroup.MANAGEMENT
@@ -210,3 +212,188 @@ class ImportUploadDetailApi(Api):
         upload = selectors.import_upload_get(user=request.user, upload_id=pk)
         audit_read(user=request.user, obj=upload, field_groups={MANAGEMENT}, detail={"status": upload.status})
         return self.respond(ImportUploadOutput, upload)
+
+
+# --- The review list of remittance claims that matched no claim --------------------------------------
+
+UNMATCHED_NOT_FOUND_404 = OpenApiResponse(description="No entry of that id on your practices' review list.")
+UNMATCHED_REFUSED_403 = OpenApiResponse(
+    description="Your access tier may not see or resolve the review list (Management and up)."
+)
+UNMATCHED_REFUSED_400 = OpenApiResponse(
+    description="Refused: `claim` (not a claim of the entry's practice, or its payment does not balance) "
+    "or `note` (needed to close without a claim) says why; nothing was posted."
+)
+
+
+class UnmatchedQueryInput(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=selectors.UNMATCHED_STATUSES,
+        required=False,
+        help_text="`open` (the default): waiting, oldest first; `resolved`: latest resolved first.",
+    )
+    practice = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class UnmatchedResolveInput(serializers.Serializer):
+    claim = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Post the payment to this claim of the practice."
+    )
+    note = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Why it is closed without a claim (required without `claim`): not our patient, sent back to payer.",
+    )
+
+
+class RemittanceOutput(serializers.Serializer):
+    payer_name = serializers.CharField()
+    payer_key = serializers.CharField(help_text="TRN03, else the payer's name.")
+    trace_number = serializers.CharField(help_text="TRN02: the check or EFT trace number.")
+    payment_method = serializers.CharField(help_text="BPR04: CHK, ACH, NON...")
+    payment_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    paid_on = serializers.DateField(allow_null=True)
+
+
+class SuggestedClaimOutput(serializers.Serializer):
+    claim = serializers.IntegerField(source="claim.pk")
+    account = serializers.IntegerField(source="claim.account_id")
+    account_number = serializers.CharField(source="claim.account.account_number")
+    patient_control_number = serializers.CharField(source="claim.patient_control_number")
+    date_of_service = serializers.DateField(source="claim.encounter.date_of_service")
+    billed_amount = serializers.DecimalField(source="claim.billed_amount", max_digits=12, decimal_places=2)
+    payer_name = serializers.CharField(source="claim.payer_name")
+    reason = serializers.CharField(help_text="Why it is suggested, in words.")
+
+
+class UnmatchedClaimOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    """A remittance claim that matched no claim of its practice: what the payer sent, and once
+    resolved, who resolved it, when, and to which claim (or with which note)."""
+
+    remittance = RemittanceOutput()
+    adjustments = AdjustmentTotalsOutput(source="adjustment_totals", help_text="By group, as the payer sent them.")
+    status = serializers.SerializerMethodField(help_text="`open` or `resolved`.")
+    resolved_by = serializers.CharField(source="resolved_by.username", allow_null=True, default=None)
+    matched_account = serializers.IntegerField(source="matched_claim.account_id", allow_null=True, default=None)
+    url = serializers.SerializerMethodField()
+
+    field_groups = {
+        MANAGEMENT: (
+            "id",
+            "practice",
+            "remittance",
+            "patient_control_number",
+            "payer_claim_number",
+            "claim_status",
+            "charge_amount",
+            "paid_amount",
+            "patient_responsibility",
+            "patient_last_name",
+            "patient_first_name",
+            "member_id",
+            "service_date",
+            "adjustments",
+            "status",
+            "resolved_at",
+            "resolved_by",
+            "resolution_note",
+            "matched_claim",
+            "matched_account",
+            "url",
+        )
+    }
+
+    class Meta:
+        model = UnmatchedClaim
+
+    def get_status(self, entry) -> str:
+        return selectors.UNMATCHED_RESOLVED if entry.resolved_at else selectors.UNMATCHED_OPEN
+
+    def get_url(self, entry) -> str:
+        return reverse("api-import-unmatched-detail", args=[entry.pk])
+
+
+class UnmatchedClaimDetailOutput(UnmatchedClaimOutput):
+    suggestions = serializers.SerializerMethodField(
+        help_text="While open: claims of the practice it may belong to, best first (at most 10)."
+    )
+
+    field_groups = {MANAGEMENT: (*UnmatchedClaimOutput.field_groups[MANAGEMENT], "suggestions")}
+
+    class Meta:
+        model = UnmatchedClaim
+
+    @extend_schema_field(SuggestedClaimOutput(many=True))
+    def get_suggestions(self, entry) -> list:
+        return SuggestedClaimOutput(self.context.get("suggestions", []), many=True).data
+
+
+class UnmatchedListApi(Api):
+    """Your practices' review list of remittance claims that matched no claim: waiting ones (the
+    default, oldest first) or resolved ones (`status=resolved`, latest first)."""
+
+    field_group = MANAGEMENT
+    pagination_class = StrictPageNumberPagination
+
+    @extend_schema(
+        summary="Your practices' remittance claims to review",
+        parameters=[UnmatchedQueryInput],
+        responses={200: UnmatchedClaimOutput(many=True), 403: UNMATCHED_REFUSED_403},
+    )
+    def get(self, request):
+        query = self.valid_query(UnmatchedQueryInput)
+        entries = selectors.unmatched_claim_list(
+            user=request.user,
+            status=query.get("status", selectors.UNMATCHED_OPEN),
+            practice_id=query.get("practice"),
+        )
+        page = self.paginate(entries)
+        audit_reads(user=request.user, objects=page, field_groups={MANAGEMENT})
+        return self.paginated_response(UnmatchedClaimOutput(page, many=True, context={"request": request}).data)
+
+
+class UnmatchedDetailApi(Api):
+    """One remittance claim of the review list, with the claims it may belong to while it waits."""
+
+    field_group = MANAGEMENT
+
+    @extend_schema(
+        summary="A remittance claim to review, with suggested claims",
+        responses={200: UnmatchedClaimDetailOutput, 403: UNMATCHED_REFUSED_403, 404: UNMATCHED_NOT_FOUND_404},
+    )
+    def get(self, request, pk):
+        entry = selectors.unmatched_claim_get(user=request.user, unmatched_id=pk)
+        suggestions = [] if entry.resolved_at else selectors.unmatched_claim_suggestions(entry=entry)
+        detail = {"suggested_claim_ids": [suggestion.claim.pk for suggestion in suggestions]}
+        audit_read(user=request.user, obj=entry, field_groups={MANAGEMENT}, detail=detail)
+        context = {"request": request, "suggestions": suggestions}
+        return Response(UnmatchedClaimDetailOutput(entry, context=context).data)
+
+
+class UnmatchedResolveApi(Api):
+    """Resolve a remittance claim of the review list: `{"claim": id}` posts its payment to that
+    claim of the practice exactly as the import would have; `{"note": "..."}` closes it without a
+    claim. A resolved entry stays as it was: resolving it again changes nothing and answers it."""
+
+    field_group = MANAGEMENT
+
+    @extend_schema(
+        summary="Post a remittance claim to a claim, or close it with a note",
+        request=UnmatchedResolveInput,
+        responses={
+            200: UnmatchedClaimOutput,
+            400: UNMATCHED_REFUSED_400,
+            403: UNMATCHED_REFUSED_403,
+            404: UNMATCHED_NOT_FOUND_404,
+        },
+    )
+    def post(self, request, pk):
+        data = self.valid_body(UnmatchedResolveInput)
+        entry = services.unmatched_claim_resolve(
+            acting_user=request.user, unmatched_id=pk, claim_id=data.get("claim"), note=data.get("note", "")
+        )
+        entry = selectors.unmatched_claim_get(user=request.user, unmatched_id=entry.pk)
+        return self.respond(UnmatchedClaimOutput, entry)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Claim, Practice
 from accounts.money import MONEY
 from core.storage import private_storage
+from imports.x12 import ADJUSTMENT_GROUPS
 
 
 class ImportBatch(models.Model):
@@ -131,6 +132,12 @@ class UnmatchedClaim(models.Model):
 
     def __str__(self) -> str:
         return f"Unmatched remittance claim {self.pk}"
+
+    @property
+    def adjustment_totals(self) -> dict[str, str]:
+        """Every group, "0.00" where the payer sent none."""
+        kept = self.adjustments or {}
+        return {group: kept.get(group, "0.00") for group in ADJUSTMENT_GROUPS}
 
 
 class ImportUpload(models.Model):

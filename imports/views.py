@@ -4,6 +4,7 @@ which is the summary `manage.py import_* --json` prints for the same file."""
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -11,23 +12,41 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.access import FieldGroup, requires
-from core.audit import audit_read, audit_reads
+from core.audit import audit_read, audit_reads, audit_record
 from core.errors import ApplicationError
+from core.models import AuditEvent
 from core.pagination import CappedPaginator, page_number
 from imports import selectors, services
 from imports.csv_import import LAYOUTS, template_csv
-from imports.forms import ImportUploadForm
+from imports.forms import CLOSE_REASONS, ImportUploadForm, UnmatchedCloseForm, UnmatchedPostForm, UnmatchedSearchForm
 from imports.models import ImportUpload
 from imports.uploads import too_large_message, upload_body_too_large
 from imports.x12 import ADJUSTMENT_GROUPS
 
 MANAGEMENT = FieldGroup.MANAGEMENT
 UPLOADS_PAGE_SIZE = 25
+UNMATCHED_PAGE_SIZE = 50
+MESSAGE_POSTED = "Posted to the claim on account {account}, as the import would have posted it."
+MESSAGE_CLOSED = "Closed without a claim; nothing was posted."
+MESSAGE_ALREADY_RESOLVED = "This remittance claim was already resolved; nothing changed."
 GROUP_LABELS = {
     "CO": "CO contractual obligation",
     "PR": "PR patient responsibility",
     "OA": "OA other adjustment",
     "PI": "PI payer initiated",
+}
+# CLP02, the claim's status as the payer adjudicated it (X12 835 code list 1029).
+CLAIM_STATUS_LABELS = {
+    "1": "Processed as primary",
+    "2": "Processed as secondary",
+    "3": "Processed as tertiary",
+    "4": "Denied",
+    "19": "Processed as primary, forwarded to another payer",
+    "20": "Processed as secondary, forwarded to another payer",
+    "21": "Processed as tertiary, forwarded to another payer",
+    "22": "Reversal of a previous payment",
+    "23": "Not our claim, forwarded to another payer",
+    "25": "Predetermination only",
 }
 COUNT_LABELS = (
     ("files", "Files"),
@@ -168,13 +187,86 @@ def csv_template(request, kind: str):
 @require_GET
 @requires(MANAGEMENT)
 def unmatched_list(request):
-    """The review list: remittance claims that matched no claim of the practice, oldest first.
+    """The review list: remittance claims that matched no claim of the practice. Waiting ones oldest
+    first, or (`?status=resolved`) those resolved, latest first, with who resolved them and how.
     Names and member ids are PHI: each entry shown is an audited read."""
-    paginator = CappedPaginator(services.unmatched_claims_open(user=request.user).select_related("practice"), 50)
+    status = request.GET.get("status")
+    status = status if status in dict(selectors.UNMATCHED_STATUSES) else selectors.UNMATCHED_OPEN
+    paginator = CappedPaginator(selectors.unmatched_claim_list(user=request.user, status=status), UNMATCHED_PAGE_SIZE)
     number = page_number(request.GET.get("page"))
     if number > paginator.num_pages:
         raise Http404("No such page.")
     page = paginator.page(number)
     entries = list(page.object_list)
     audit_reads(user=request.user, objects=entries, field_groups={MANAGEMENT})
-    return render(request, "imports/unmatched.html", {"page": page, "entries": entries})
+    context = {"page": page, "entries": entries, "status": status, "statuses": selectors.UNMATCHED_STATUSES}
+    return render(request, "imports/unmatched.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@requires(MANAGEMENT)
+def unmatched_resolve(request, pk: int):
+    """One entry of the review list: the remittance's facts and the claims it may belong to. POST
+    `action` search (the terms stay in the body: control and account numbers identify a patient),
+    post (to the chosen `claim`) or close (with a `note`). A resolved entry shows how it was."""
+    user = request.user
+    entry = selectors.unmatched_claim_get(user=user, unmatched_id=pk)
+    action = request.POST.get("action") if request.method == "POST" else None
+    search_form = UnmatchedSearchForm(request.POST if action == "search" else None)
+    post_form = UnmatchedPostForm(request.POST if action == "post" else None)
+    close_form = UnmatchedCloseForm(request.POST if action == "close" else None)
+    resolving = {"post": post_form, "close": close_form}.get(action)
+    if resolving is not None and entry.resolved_at is not None:
+        messages.info(request, MESSAGE_ALREADY_RESOLVED)
+        return redirect("import-unmatched-resolve", pk=entry.pk)
+    if resolving is not None and resolving.is_valid():
+        try:
+            resolved = services.unmatched_claim_resolve(
+                acting_user=user,
+                unmatched_id=entry.pk,
+                claim_id=resolving.cleaned_data.get("claim"),
+                note=resolving.cleaned_data.get("note", ""),
+            )
+        except ApplicationError as refused:
+            field = refused.field if refused.field in resolving.fields else None
+            resolving.add_error(field, refused.message)
+        else:
+            if resolved.matched_claim_id:
+                account = resolved.matched_claim.account
+                messages.success(request, MESSAGE_POSTED.format(account=account.account_number))
+            else:
+                messages.success(request, MESSAGE_CLOSED)
+            return redirect("import-unmatched-resolve", pk=entry.pk)
+    suggestions = [] if entry.resolved_at else selectors.unmatched_claim_suggestions(entry=entry)
+    found = None
+    if search_form.is_bound and search_form.is_valid() and entry.resolved_at is None:
+        found = selectors.unmatched_claim_search(entry=entry, query=search_form.cleaned_data["q"])
+        # Which claims were listed, never what was typed.
+        audit_record(
+            user=user,
+            action=AuditEvent.Action.SEARCH,
+            object_type="accounts.claim",
+            practice_id=entry.practice_id,
+            field_group=MANAGEMENT,
+            detail={"unmatched_id": entry.pk, "claim_ids": [found_one.claim.pk for found_one in found]},
+        )
+    detail = {"suggested_claim_ids": [suggestion.claim.pk for suggestion in suggestions]}
+    audit_read(user=user, obj=entry, field_groups={MANAGEMENT}, detail=detail)
+    chosen = post_form.data.get("claim") if post_form.is_bound else None
+    context = {
+        "entry": entry,
+        "remittance": entry.remittance,
+        "adjustments": [
+            {"label": GROUP_LABELS[group], "amount": amount} for group, amount in entry.adjustment_totals.items()
+        ],
+        "claim_status": CLAIM_STATUS_LABELS.get(entry.claim_status, entry.claim_status),
+        "suggestions": suggestions,
+        "found": found,
+        "chosen": str(chosen) if chosen else "",
+        "search_form": search_form,
+        "post_form": post_form,
+        "close_form": close_form,
+        "close_reasons": CLOSE_REASONS,
+    }
+    refused = any(form.is_bound and form.errors for form in (search_form, post_form, close_form))
+    return render(request, "imports/unmatched_resolve.html", context, status=400 if refused else 200)
