@@ -6,11 +6,13 @@ import logging
 import re
 import tempfile
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Claim
@@ -211,6 +213,29 @@ def import_upload_run(*, upload_id: int) -> dict:
         error = MESSAGE_FILE_REFUSED.format(reason=reason)
         return _finish(upload_id, status=ImportUpload.Status.FAILED, summary=report, error=error)
     return _finish(upload_id, status=ImportUpload.Status.DONE, summary=report)
+
+
+MESSAGE_UPLOAD_LOST = (
+    "The import stopped: it made no progress for longer than an import may run (the worker was "
+    "lost). What it posted stays, each claim or row whole; upload the same file again to finish it."
+)
+# An import runs at most its task's hard time limit (imports.tasks.IMPORT_TIME_LIMIT); one still
+# "importing" this long after it started has no worker left on it. One still waiting a day after
+# it was uploaded was never taken (its task was lost with the broker's queue).
+LOST_AFTER = timedelta(minutes=40)
+NEVER_TAKEN_AFTER = timedelta(days=1)
+
+
+def import_uploads_stop_lost(*, now=None) -> int:
+    """Mark as stopped the uploads a lost worker left "importing" (started longer ago than any
+    import may run) or that no worker ever took (waiting for a day), so their page says so
+    instead of a progress bar that never moves. The count marked; again, it marks nothing more."""
+    now = now or timezone.now()
+    lost = ImportUpload.objects.filter(
+        Q(status=ImportUpload.Status.RUNNING, started_at__lt=now - LOST_AFTER)
+        | Q(status=ImportUpload.Status.QUEUED, uploaded_at__lt=now - NEVER_TAKEN_AFTER)
+    )
+    return lost.update(status=ImportUpload.Status.FAILED, stage="Stopped", error=MESSAGE_UPLOAD_LOST, finished_at=now)
 
 
 def _finish(upload_id: int, *, status: str, summary: dict | None = None, error: str = "") -> dict:
