@@ -101,10 +101,13 @@ def test_an_unknown_filter_shows_the_waiting_entries(client, manager, waiting):
 # --- The resolve page: who may open it ------------------------------------------------------------
 
 
-def test_a_manager_sees_the_remittance_and_the_suggested_claim(client, manager, waiting):
+def test_a_manager_sees_the_remittance_and_the_suggested_claim(client, manager, waiting, django_assert_max_num_queries):
     _, entry, claim = waiting
     client.force_login(manager)
-    page = client.get(resolve_url(entry))
+    client.get(resolve_url(entry))
+    # Session, user, practices, the entry, the suggestions (two), the audit row.
+    with django_assert_max_num_queries(7):
+        page = client.get(resolve_url(entry))
     text = page.content.decode()
     assert page.status_code == 200
     remittance = entry.remittance
