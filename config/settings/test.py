@@ -25,3 +25,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
 # the office's zone the two agree at every hour. (Under UTC, between midnight and 05:00 UTC the
 # practice is still on the previous day and those comparisons are off by one.)
 TIME_ZONE = "America/New_York"
+
+# Documents the tests produce (statements, letters, print files, uploads) go to a folder of the
+# run's own, not the checkout's private_media/; a test that wants its own sets it again.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="collections-test-private-"))  # noqa: F405
+atexit.register(shutil.rmtree, PRIVATE_MEDIA_ROOT, ignore_errors=True)
