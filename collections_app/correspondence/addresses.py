@@ -9,7 +9,8 @@ letters and print-a-letter-now).
   the patient's address: the record the office keeps current, and the one returned mail marks bad.
 - A letter to any other guarantor (a parent, a spouse...) goes to the guarantor's own address: the
   patient's address says nothing about where the guarantor lives. The guarantor's record has no
-  returned-mail flag, so only a missing address stops it.
+  returned-mail flag of its own; returned mail marks the patient's address bad, so a guarantor
+  whose address is that same address (first line and ZIP code) is at a known bad address too.
 
 The statement's recipient block (reports.statements.documents.recipient_block) prints the same
 address.
@@ -17,7 +18,7 @@ address.
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import Guarantor
 
@@ -43,9 +44,12 @@ def writes_to_guarantor_record(*, party: str, relationship: str) -> bool:
 
 def letter_address(account, *, party: str = GUARANTOR) -> LetterAddress:
     """The address a letter to `party` ("patient" or "guarantor") of this account goes to."""
-    if writes_to_guarantor_record(party=party, relationship=account.guarantor.relationship):
-        return LetterAddress(who="the guarantor", line1=account.guarantor.address_line1, bad=False)
-    patient = account.patient
+    patient, guarantor = account.patient, account.guarantor
+    if writes_to_guarantor_record(party=party, relationship=guarantor.relationship):
+        at_patients = (guarantor.address_line1, guarantor.postal_code) == (patient.address_line1, patient.postal_code)
+        return LetterAddress(
+            who="the guarantor", line1=guarantor.address_line1, bad=patient.address_is_bad and at_patients
+        )
     return LetterAddress(who="the patient", line1=patient.address_line1, bad=patient.address_is_bad)
 
 
@@ -55,6 +59,13 @@ def mailing_address_q(prefix: str = "", *, party: str = GUARANTOR) -> Q:
     patient_usable = Q(**{f"{prefix}patient__address_is_bad": False}) & ~Q(**{f"{prefix}patient__address_line1": ""})
     if party != GUARANTOR:
         return patient_usable
-    guarantor_usable = ~Q(**{f"{prefix}guarantor__address_line1": ""})
+    at_bad_patient_address = Q(
+        **{
+            f"{prefix}patient__address_is_bad": True,
+            f"{prefix}guarantor__address_line1": F(f"{prefix}patient__address_line1"),
+            f"{prefix}guarantor__postal_code": F(f"{prefix}patient__postal_code"),
+        }
+    )
+    guarantor_usable = ~Q(**{f"{prefix}guarantor__address_line1": ""}) & ~at_bad_patient_address
     is_self = Q(**{f"{prefix}guarantor__relationship": Guarantor.Relationship.SELF})
     return (is_self & patient_usable) | (~is_self & guarantor_usable)

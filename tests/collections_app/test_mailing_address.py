@@ -36,7 +36,7 @@ def account_with(practice, *, relationship, patient_line1="12 Elm Street", patie
     guarantor.relationship, guarantor.address_line1 = relationship, guarantor_line1
     if relationship != SELF:
         guarantor.patient, guarantor.first_name = None, "Dana"
-        guarantor.city, guarantor.state, guarantor.postal_code = "Albany", "NY", "12207"
+        guarantor.city, guarantor.state, guarantor.postal_code = patient.city, patient.state, patient.postal_code
     guarantor.save()
     return account
 
@@ -70,6 +70,20 @@ def test_a_parent_guarantor_without_an_address_is_not_mailed_though_the_patient_
     assert letter_allowed(account, party=Contact.Party.PATIENT)
 
 
+def test_a_parent_at_the_patients_address_that_mail_came_back_from_is_not_mailed(practice):
+    # Returned mail marks the patient's address bad; the parent lives at that same address.
+    account = account_with(practice, relationship=PARENT, patient_bad=True, guarantor_line1="12 Elm Street")
+    assert not mailable(account) and not letter_allowed(account)
+    decision = contact_decision(
+        account=account, channel=Contact.Channel.LETTER, party=Contact.Party.GUARANTOR, at=NOON_NY
+    )
+    assert decision.codes == [compliance.ADDRESS_BAD]
+    # The same street in another ZIP code is another address.
+    account.guarantor.postal_code = "10001"
+    account.guarantor.save(update_fields=["postal_code"])
+    assert mailable(account) and letter_allowed(account)
+
+
 def test_a_self_guarantor_is_mailed_at_the_patients_address(practice):
     account = account_with(practice, relationship=SELF, guarantor_line1="")
     assert mailable(account) and letter_allowed(account)
@@ -84,7 +98,7 @@ def test_a_self_guarantor_is_mailed_at_the_patients_address(practice):
             (SELF, PARENT),
             ("12 Elm Street", ""),
             (False, True),
-            ("9 Oak", ""),
+            ("9 Oak", "12 Elm Street", ""),
             (addresses.GUARANTOR, addresses.PATIENT),
         )
     ),
