@@ -80,8 +80,10 @@ def stall_after_minutes() -> int:
 
 def batch_is_stalled(batch: StatementBatch, *, now=None) -> bool:
     """Printing, and no chunk started or stored (nor the finish started) for longer than any task
-    may run: the worker was lost and nothing will move it on but a retry."""
-    if batch.status != StatementBatch.Status.PRINTING:
+    may run: the worker was lost and nothing will move it on but a retry. Or still waiting to print
+    that long after it was made: the queue did not take it (the cycle's hand-over is logged and
+    let go, so the night's statements stay made)."""
+    if batch.status not in (StatementBatch.Status.PRINTING, StatementBatch.Status.PENDING):
         return False
     last = batch.progressed_at or batch.created_at
     return last < (now or timezone.now()) - stall_after()
@@ -359,12 +361,17 @@ def batch_chunk_retry(batch: StatementBatch, chunk: int | None = None, *, acting
     """Print a failed chunk again (every unfinished chunk when `chunk` is None). Statements that
     already have their document are not rendered again. Also restarts the finish of a batch whose
     chunks are all printed but whose print file is missing (a worker lost at the last step). A batch
-    still printing may be retried only once it is stalled (`batch_is_stalled`)."""
+    still printing may be retried only once it is stalled (`batch_is_stalled`); one still waiting
+    to print that long is started."""
     with transaction.atomic():
         batch = StatementBatch.objects.select_for_update().get(pk=batch.pk)
+        stalled = batch_is_stalled(batch)
+        if batch.status == StatementBatch.Status.PENDING and stalled:
+            # Never handed to the printing queue: start it now (numbered into chunks, queued).
+            batch_print_start(batch, acting_user=acting_user)
+            return unfinished_chunks(batch)
         if batch.status not in (StatementBatch.Status.FAILED, StatementBatch.Status.PRINTING):
             raise ApplicationError(MESSAGE_NOT_RETRYABLE)
-        stalled = batch_is_stalled(batch)
         if batch.status == StatementBatch.Status.PRINTING and not stalled:
             # A live worker may be on it: queueing its chunks again would only race it.
             raise ApplicationError(MESSAGE_STILL_PRINTING.format(minutes=stall_after_minutes()))

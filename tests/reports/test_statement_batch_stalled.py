@@ -185,3 +185,24 @@ def test_another_practices_manager_cannot_retry_our_stalled_batch(client, practi
     )
     client.force_login(StaffUserFactory(username="southmanager", tier=Tier.MANAGEMENT, practices=[other_practice]))
     assert client.post(reverse("statement-batch-retry", args=[batch.pk])).status_code == 404
+
+
+def test_a_batch_the_print_queue_never_took_is_started_by_retry(
+    practice, manager, client, django_capture_on_commit_callbacks
+):
+    batch = make_batch(practice, 3)  # the cycle's hand-over to the queue failed: still waiting
+    client.force_login(manager)
+    assert reverse("statement-batch-retry", args=[batch.pk]) not in client.get(reverse("jobs")).content.decode()
+    with pytest.raises(ApplicationError):
+        batch_module.batch_chunk_retry(batch, acting_user=manager)
+
+    StatementBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    page = client.get(reverse("jobs")).content.decode()
+    assert "Printing has not started in over 35 minutes" in page
+    assert reverse("statement-batch-retry", args=[batch.pk]) in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("statement-batch-retry", args=[batch.pk]), follow=True)
+    assert "chunks 1, 2" in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == StatementBatch.Status.DONE and (batch.chunks_done, batch.chunk_count) == (2, 2)
+    assert AuditEvent.objects.filter(object_type="reports.statementbatch", user=manager).exists()
