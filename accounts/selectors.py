@@ -397,3 +397,13 @@ def ledger_page_with_balances(*, account: PatientAccount, raw_page):
 def aging_open_encounters(aging: AccountAging) -> list:
     """Encounters with an open patient balance, oldest first."""
     return [row for row in aging.encounters if row.open_amount > 0]
+
+
+def transaction_get(*, user, transaction_id) -> Transaction:
+    """One ledger row of an account in the user's practices, or 404."""
+    return get_scoped_or_404(
+        Transaction.objects.select_related("account", "encounter", "posted_by", "reverses", "reversed_by"),
+        user,
+        practice_field="account__practice",
+        pk=transaction_id,
+    )

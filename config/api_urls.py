@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from accounts import api
+from accounts import api, ledger_api
 from core import api as core_api
 
 urlpatterns = [
@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/search/", api.AccountSearchApi.as_view(), name="api-account-search"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
     path("accounts/<int:pk>/ledger/", api.AccountLedgerApi.as_view(), name="api-account-ledger"),
+    path("transactions/<int:pk>/", ledger_api.TransactionDetailApi.as_view(), name="api-transaction-detail"),
+    path("transactions/<int:pk>/reverse/", ledger_api.TransactionReverseApi.as_view(), name="api-transaction-reverse"),
     path("", include("collections_app.queues.api_urls")),
     path("", include("collections_app.contacts.api_urls")),
     path("", include("collections_app.holds.api_urls")),

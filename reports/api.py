@@ -1,20 +1,50 @@
-"""The reports' JSON API: `/api/reports/<slug>/` (also `?format=csv|pdf`), the same run as the page.
+"""The reports' JSON API: `/api/reports/` (the reports your tier may run) and `/api/reports/<slug>/`
+(also `?format=csv|pdf`), the same run as the page.
 
 Parameters are validated by the report's own form (reports.framework.ReportForm): a 400 with field
 errors keyed by the query parameter's name, a practice outside the user's scope included.
 """
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.access import FieldGroup, check_field_group
 from core.api_support import Api
-from reports.framework import get_report, run_as_json, run_report
+from reports.framework import Report, get_report, reports_for, run_as_json, run_report
 from reports.views import export_response
+
+
+class ReportListOutput(serializers.Serializer):
+    slug = serializers.CharField(help_text="The report's name in `/api/reports/{slug}/`.")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    field_group = serializers.CharField(help_text="The field group a user needs to run it.")
+    period = serializers.ChoiceField(
+        choices=[
+            (Report.PERIOD_RANGE, "A period: `from` and `to`"),
+            (Report.PERIOD_AS_OF, "One date: `as_of`"),
+            (Report.PERIOD_NONE, "No date"),
+        ]
+    )
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, report) -> str:
+        return reverse("api-report", args=[report.slug])
+
+
+class ReportListApi(Api):
+    """The reports your tier may run, in the order of the reports page."""
+
+    field_group = FieldGroup.MANAGEMENT
+
+    @extend_schema(summary="List the reports you may run", responses=ReportListOutput(many=True))
+    def get(self, request):
+        return self.respond(ReportListOutput, reports_for(request.user), many=True)
 
 
 class ReportApi(Api):

@@ -109,3 +109,23 @@ def can_approve(user, request: WriteOffRequest) -> bool:
     """True when the request waits for approval, is in the user's practices and theirs to approve."""
     in_scope = request.practice_id in practice_ids_for(user)
     return in_scope and request.status == Status.PROPOSED and approval_refusal(user, request) is None
+
+
+# The requests a run's API answer lists; a large practice's night can propose thousands.
+RUN_REQUESTS_SHOWN = 200
+
+
+def small_balance_run_list(user) -> QuerySet:
+    """The nightly small-balance runs of the user's practices, newest night first."""
+    return scope_to_user(SmallBalanceRun.objects.select_related("practice", "decided_by"), user).order_by(
+        "-run_on", "practice__name", "id"
+    )
+
+
+def small_balance_run_requests(run: SmallBalanceRun) -> list[WriteOffRequest]:
+    """The run's first write-off requests by account (the run is already scoped)."""
+    return list(
+        run.requests.select_related("account", "requested_by", "decided_by", "reversed_by")
+        .prefetch_related("encounters", "entries")
+        .order_by("account_id", "id")[:RUN_REQUESTS_SHOWN]
+    )

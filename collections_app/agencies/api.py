@@ -1,10 +1,11 @@
-"""REST API for agencies: the agencies, today's candidates, placing a batch (preview then confirm),
-recalling a placement, and posting an agency's payments (its CSV file, or one payment by hand).
-Medium reads; Management adds and changes agencies, places, recalls and posts."""
+"""REST API for agencies: the agencies, today's candidates, the placements (a list and one with what
+came back), placing a batch (preview then confirm), recalling a placement, and the agency's payments
+(listed; posted from its CSV file, or one by hand). Medium reads agencies and placements;
+Management adds and changes agencies, places, recalls, and lists and posts payments."""
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -12,7 +13,8 @@ from rest_framework.response import Response
 from accounts.money import MONEY
 from accounts.selectors import practice_today
 from collections_app.agencies import files, rules, selectors, services
-from collections_app.models import Agency, Placement
+from collections_app.agencies.filters import AgencyPaymentFilter, PlacementFilter
+from collections_app.models import Agency, AgencyPayment, DirectPayment, Placement, PlacementBatch
 from core.access import FieldGroup, check_field_group, practices_for
 from core.api_support import Api, FieldGroupSerializerMixin, StrictPageNumberPagination
 from core.audit import audit_read, audit_reads
@@ -104,6 +106,173 @@ class PlacementOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Placement
+
+
+PLACEMENT_ROW_FIELDS = (
+    "id",
+    "account",
+    "account_number",
+    "practice",
+    "agency",
+    "agency_name",
+    "batch",
+    "status",
+    "placed_on",
+    "placed_balance",
+    "collected",
+    "report_to_credit_bureaus",
+    "recalled_at",
+    "recall_reason",
+    "recall_note",
+    "closed_at",
+)
+
+
+class PlacementRowOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    """A placement as the list shows it: the account placed, with whom, for how much and what the
+    agency has collected so far."""
+
+    account_number = serializers.CharField(source="account.account_number", read_only=True)
+    patient_name = serializers.SerializerMethodField()
+    agency_name = serializers.CharField(source="agency.name", read_only=True)
+
+    field_groups = {FieldGroup.DEMOGRAPHICS: ("patient_name",), BILLING: PLACEMENT_ROW_FIELDS}
+
+    class Meta:
+        model = Placement
+
+    def get_patient_name(self, placement) -> str:
+        patient = placement.account.patient
+        return f"{patient.last_name}, {patient.first_name}"
+
+
+class AgencyPaymentOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    """What the agency collected on a placed account: gross (on the ledger as an agency payment),
+    its commission, and the net remitted to the practice."""
+
+    account_number = serializers.CharField(source="account.account_number", read_only=True)
+    agency_name = serializers.CharField(source="agency.name", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    field_groups = {
+        BILLING: (
+            "id",
+            "placement",
+            "account",
+            "account_number",
+            "practice",
+            "agency",
+            "agency_name",
+            "payment_import",
+            "line_number",
+            "paid_on",
+            "gross",
+            "commission",
+            "net",
+            "transaction",
+            "posted_by",
+            "posted_at",
+        )
+    }
+
+    class Meta:
+        model = AgencyPayment
+
+
+class DirectPaymentOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    """A payment the patient made to the practice while placed (negative: its reversal); the agency
+    is told in its next direct-payments file (`reported_in`, empty until then)."""
+
+    field_groups = {BILLING: ("id", "paid_on", "amount", "transaction", "reported_in")}
+
+    class Meta:
+        model = DirectPayment
+
+
+class PlacementDetailOutput(PlacementRowOutput):
+    """One placement: the list's fields, the dates the agency was sent, the bad-debt write-off, the
+    recall, and every payment the agency collected or the practice took while placed."""
+
+    recalled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    payments = serializers.SerializerMethodField(help_text="What the agency collected, newest first.")
+    direct_payments = serializers.SerializerMethodField(
+        help_text="Payments the patient made to the practice while placed, oldest first."
+    )
+
+    field_groups = {
+        FieldGroup.DEMOGRAPHICS: ("patient_name",),
+        BILLING: (
+            *PLACEMENT_ROW_FIELDS,
+            "delinquent_since",
+            "first_service_on",
+            "last_service_on",
+            "last_payment_on",
+            "write_off",
+            "recalled_by",
+            "recall_file",
+            "payments",
+            "direct_payments",
+        ),
+    }
+
+    class Meta:
+        model = Placement
+
+    @extend_schema_field(AgencyPaymentOutput(many=True))
+    def get_payments(self, placement) -> list[dict]:
+        return AgencyPaymentOutput(placement.payments.all(), many=True, context=self.context).data
+
+    @extend_schema_field(DirectPaymentOutput(many=True))
+    def get_direct_payments(self, placement) -> list[dict]:
+        return DirectPaymentOutput(placement.direct_payments.all(), many=True, context=self.context).data
+
+
+class PlacementBatchOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
+    """One batch placed with an agency: how many accounts for how much, how many are still there,
+    and the placement file sent (its download is audited)."""
+
+    agency_name = serializers.CharField(source="agency.name", read_only=True)
+    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    still_placed = serializers.IntegerField(read_only=True, help_text="Of its accounts, how many are still placed.")
+    file_url = serializers.SerializerMethodField(help_text="The placement file as sent to the agency.")
+
+    field_groups = {
+        BILLING: (
+            "id",
+            "practice",
+            "agency",
+            "agency_name",
+            "placed_on",
+            "account_count",
+            "total",
+            "still_placed",
+            "bad_debt_written_off",
+            "placed_by",
+            "placed_at",
+            "file_url",
+        )
+    }
+
+    class Meta:
+        model = PlacementBatch
+
+    def get_file_url(self, batch) -> str | None:
+        return reverse("api-agency-file", args=[batch.file_id]) if batch.file_id else None
+
+
+class PlacementBatchDetailOutput(PlacementBatchOutput):
+    """One placement batch with each account placed in it, by account number."""
+
+    placements = serializers.SerializerMethodField()
+
+    field_groups = {BILLING: (*PlacementBatchOutput.field_groups[BILLING], "placements")}
+
+    class Meta:
+        model = PlacementBatch
+
+    @extend_schema_field(PlacementRowOutput(many=True))
+    def get_placements(self, batch) -> list[dict]:
+        return PlacementRowOutput(self.context["placements"], many=True, context=self.context).data
 
 
 class RefusedOutput(serializers.Serializer):
@@ -335,14 +504,29 @@ class CandidateListApi(Api):
 
 
 class PlacementCreateApi(Api):
-    """Place accounts with an agency in two steps. Send `accounts` alone: the preview (how many may
-    go, their total and agency per practice, the ones left out and why, and a fingerprint). Send the
-    same `accounts` with that `fingerprint`: they are placed, or none if anything changed."""
+    """GET (Medium and up): the placements of your practices, newest first. POST (Management): place
+    accounts with an agency in two steps. Send `accounts` alone: the preview (how many may go, their
+    total and agency per practice, the ones left out and why, and a fingerprint). Send the same
+    `accounts` with that `fingerprint`: they are placed, or none if anything changed."""
 
-    field_group = MANAGEMENT
+    field_group = BILLING
+    pagination_class = StrictPageNumberPagination
+    filterset_class = PlacementFilter
 
     @extend_schema(
-        summary="Preview, then place, a batch of accounts",
+        summary="List the placements with agencies",
+        description="Newest first. Filter by agency, practice, account, status and the date placed.",
+        responses={200: PlacementRowOutput(many=True), 403: REFUSED_403},
+    )
+    def get(self, request):
+        page = self.paginate(self.filter(selectors.placement_list(user=request.user)))
+        context = {"request": request}
+        data = PlacementRowOutput(page, many=True, context=context).data
+        audit_reads(user=request.user, objects=page, field_groups=context.get("field_groups_shown", set()))
+        return self.paginated_response(data)
+
+    @extend_schema(
+        summary="Preview, then place, a batch of accounts (Management)",
         request=PlaceInput,
         responses={
             200: OpenApiResponse(PlacementPreviewOutput, description="Without a fingerprint: the preview."),
@@ -353,6 +537,7 @@ class PlacementCreateApi(Api):
         },
     )
     def post(self, request):
+        check_field_group(request.user, MANAGEMENT)
         data = self.valid_body(PlaceInput)
         # An account outside the user's practices is a 404 for the whole request, never a preview
         # that quietly leaves it out (the page's form only ever offers the user's own candidates).
@@ -376,6 +561,62 @@ class PlacementCreateApi(Api):
         return Response(PlacedOutput(result).data, status=status.HTTP_201_CREATED)
 
 
+class PlacementDetailApi(Api):
+    """One placement with what came back: the agency's payments and those made to the practice."""
+
+    field_group = BILLING
+
+    @extend_schema(
+        summary="One placement with its payments",
+        responses={200: PlacementDetailOutput, 403: REFUSED_403, 404: NOT_FOUND_404},
+    )
+    def get(self, request, pk):
+        placement = selectors.placement_detail(user=request.user, placement_id=pk)
+        context = {"request": request}
+        data = PlacementDetailOutput(placement, context=context).data
+        audit_read(
+            user=request.user,
+            obj=placement,
+            field_groups=context.get("field_groups_shown", set()),
+            detail={"account_id": placement.account_id},
+        )
+        return Response(data)
+
+
+class PlacementBatchListApi(Api):
+    field_group = MANAGEMENT
+    pagination_class = StrictPageNumberPagination
+
+    @extend_schema(
+        summary="List the batches placed with agencies (Management)",
+        description="Newest first: each batch's agency, accounts, total and how many are still placed. "
+        "No patient is named, so the list is not a PHI read.",
+        responses={200: PlacementBatchOutput(many=True), 403: REFUSED_403},
+    )
+    def get(self, request):
+        page = self.paginate(selectors.batch_list(user=request.user))
+        return self.paginated_response(PlacementBatchOutput(page, many=True, context={"request": request}).data)
+
+
+class PlacementBatchDetailApi(Api):
+    field_group = MANAGEMENT
+
+    @extend_schema(
+        summary="One batch placed with an agency, with its accounts (Management)",
+        responses={200: PlacementBatchDetailOutput, 403: REFUSED_403, 404: NOT_FOUND_404},
+    )
+    def get(self, request, pk):
+        batch = selectors.batch_get(user=request.user, batch_id=pk)
+        placements = list(
+            batch.placements.select_related("account__patient", "agency").order_by("account__account_number", "id")
+        )
+        batch.still_placed = sum(1 for placement in placements if placement.status == Placement.Status.PLACED)
+        context = {"request": request, "placements": placements}
+        data = PlacementBatchDetailOutput(batch, context=context).data
+        audit_reads(user=request.user, objects=placements, field_groups=context.get("field_groups_shown", set()))
+        return Response(data)
+
+
 class PlacementRecallApi(Api):
     field_group = MANAGEMENT
 
@@ -394,12 +635,28 @@ class PlacementRecallApi(Api):
 
 
 class AgencyPaymentApi(Api):
-    """Post what an agency collected: its payment file (multipart `agency` and `file`; refused
-    whole, naming the line, unless it reconciles; the same file again posts nothing), or one payment
-    by hand (`placement`, `paid_on`, `gross`, optional `commission`, and the agency's `reference`)."""
+    """GET: what agencies collected, newest first. POST: post what an agency collected: its payment
+    file (multipart `agency` and `file`; refused whole, naming the line, unless it reconciles; the
+    same file again posts nothing), or one payment by hand (`placement`, `paid_on`, `gross`, optional
+    `commission`, and the agency's `reference`)."""
 
     field_group = MANAGEMENT
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    pagination_class = StrictPageNumberPagination
+    filterset_class = AgencyPaymentFilter
+
+    @extend_schema(
+        summary="List what agencies collected",
+        description="Newest payment first: gross, commission and net of each. Filter by agency, practice, "
+        "placement and the date paid.",
+        responses={200: AgencyPaymentOutput(many=True), 403: REFUSED_403},
+    )
+    def get(self, request):
+        page = self.paginate(self.filter(selectors.agency_payment_list(user=request.user)))
+        context = {"request": request}
+        data = AgencyPaymentOutput(page, many=True, context=context).data
+        audit_reads(user=request.user, objects=page, field_groups=context.get("field_groups_shown", set()))
+        return self.paginated_response(data)
 
     @extend_schema(
         summary="Post agency payments",

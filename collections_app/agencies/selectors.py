@@ -13,6 +13,7 @@ from collections_app.agencies import rules
 from collections_app.models import (
     Agency,
     AgencyFile,
+    AgencyPayment,
     AgencyPaymentImport,
     Contact,
     DirectPayment,
@@ -146,3 +147,28 @@ def payment_imports(*, user, limit: int = 20) -> QuerySet:
     return scope_to_user(AgencyPaymentImport.objects.select_related("agency", "uploaded_by"), user).order_by(
         "-uploaded_at", "-id"
     )[:limit]
+
+
+def placement_list(*, user) -> QuerySet:
+    """The placements of the user's practices, newest first, with the account, patient and agency."""
+    return scope_to_user(Placement.objects.select_related("account__patient", "agency"), user).order_by(
+        "-placed_on", "-id"
+    )
+
+
+def placement_detail(*, user, placement_id) -> Placement:
+    """One placement with what the agency collected on it and the payments made to the practice."""
+    return get_scoped_or_404(
+        Placement.objects.select_related("account__patient", "agency", "recalled_by").prefetch_related(
+            "payments", "direct_payments"
+        ),
+        user,
+        pk=placement_id,
+    )
+
+
+def agency_payment_list(*, user) -> QuerySet:
+    """What agencies collected on accounts of the user's practices, newest payment first."""
+    return scope_to_user(
+        AgencyPayment.objects.select_related("account", "agency", "payment_import", "posted_by"), user
+    ).order_by("-paid_on", "-id")

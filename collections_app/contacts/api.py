@@ -296,6 +296,31 @@ class PromiseListApi(_AccountApi):
         return replayed(self.created(PromiseToPayOutput, promise), promise)
 
 
+class PromiseDetailApi(Api):
+    """One promise to pay and where it stands. Promises are resolved by the nightly promise check
+    (kept or broken) and cancelled when the account goes on a payment plan; there is no change by hand."""
+
+    field_group = BILLING
+
+    @extend_schema(summary="One promise to pay", responses=PromiseToPayOutput)
+    def get(self, request, pk):
+        promise = selectors.promise_get(user=request.user, promise_id=pk)
+        audit_read(user=request.user, obj=promise, field_groups={BILLING}, detail={"account_id": promise.account_id})
+        return self.respond(PromiseToPayOutput, promise)
+
+
+class ContactDetailApi(Api):
+    """One entry of an account's contact log."""
+
+    field_group = BILLING
+
+    @extend_schema(summary="One logged contact", responses=ContactOutput)
+    def get(self, request, pk):
+        contact = selectors.contact_get(user=request.user, contact_id=pk)
+        audit_read(user=request.user, obj=contact, field_groups={BILLING}, detail={"account_id": contact.account_id})
+        return self.respond(ContactOutput, contact)
+
+
 class PaymentApi(_AccountApi):
     """Record a payment taken by a rep; posts a patient payment to the ledger."""
 

@@ -12,4 +12,6 @@ urlpatterns = [
     path("accounts/<int:pk>/flags/", api.FlagsApi.as_view(), name="api-account-flags"),
     path("accounts/<int:pk>/consents/", api.ConsentListApi.as_view(), name="api-account-consents"),
     path("accounts/<int:pk>/consents/revoke/", api.ConsentRevokeApi.as_view(), name="api-account-consent-revoke"),
+    path("promises/<int:pk>/", api.PromiseDetailApi.as_view(), name="api-promise-detail"),
+    path("contacts/<int:pk>/", api.ContactDetailApi.as_view(), name="api-contact-detail"),
 ]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 
 from collections_app.models import AccountNote, Contact, ContactConsent, PromiseToPay
+from core.access import get_scoped_or_404
 from core.models import AuditEvent
 from core.panels import TimelineEvent
 
@@ -33,6 +34,16 @@ def contact_list(*, account) -> QuerySet:
 
 def promise_list(*, account) -> QuerySet:
     return PromiseToPay.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def contact_get(*, user, contact_id) -> Contact:
+    """One logged contact of an account in the user's practices, or 404."""
+    return get_scoped_or_404(Contact.objects.select_related("logged_by", "override_by"), user, pk=contact_id)
+
+
+def promise_get(*, user, promise_id) -> PromiseToPay:
+    """One promise to pay of an account in the user's practices, or 404."""
+    return get_scoped_or_404(PromiseToPay.objects.all(), user, pk=promise_id)
 
 
 def open_promises(*, account) -> QuerySet:

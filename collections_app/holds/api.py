@@ -174,6 +174,18 @@ class AccountHoldsApi(Api):
         return self.respond(HoldOutput, hold, status_code=status.HTTP_201_CREATED)
 
 
+class HoldDetailApi(Api):
+    """One hold: its kind, dates, details (attorney, estate, case) and whether it is still in force."""
+
+    field_group = BILLING
+
+    @extend_schema(summary="One hold", responses=HoldOutput)
+    def get(self, request, pk):
+        hold = hold_get(user=request.user, hold_id=pk)
+        audit_read(user=request.user, obj=hold, field_groups={BILLING}, detail={"account_id": hold.account_id})
+        return self.respond(HoldOutput, hold)
+
+
 class HoldReleaseApi(Api):
     field_group = BILLING
 

@@ -276,6 +276,11 @@ SPECTACULAR_SETTINGS = {
         "ReturnedMailResolutionEnum": "collections_app.models.ReturnedMail.Resolution",
         "ImportUploadKindEnum": "imports.models.ImportUpload.Kind",
         "ImportUploadStatusEnum": "imports.models.ImportUpload.Status",
+        "PlacementStatusEnum": "collections_app.models.Placement.Status",
+        "StatementBatchStatusEnum": "reports.models.StatementBatch.Status",
+        "StatementBatchKindEnum": "reports.models.StatementBatch.Kind",
+        "TransactionKindEnum": "accounts.models.Transaction.Kind",
+        "SmallBalanceRunStatusEnum": "writeoffs.models.SmallBalanceRun.Status",
     },
 }
 

@@ -23,10 +23,13 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from accounts.selectors import practice_today
 from config.wsgi import application
 from core.services import api_token_issue
+from imports.services import unmatched_claim_resolve
 from tests.conftest import post_visit
 from tests.factories import PatientAccountFactory
+from tests.security.world import waiting_unmatched_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +53,10 @@ def keep_the_test_connection():
 def tokens(personas, practice):
     account = PatientAccountFactory(practice=practice)
     post_visit(account)
+    # A remittance claim waiting on the review list (id 1 upward too), and another resolved.
+    waiting_unmatched_claim(practice, practice_today(practice))
+    resolved = waiting_unmatched_claim(practice, practice_today(practice), trace="EFT2")
+    unmatched_claim_resolve(acting_user=personas["manager"], unmatched_id=resolved.pk, note="Not our patient")
     return {name: api_token_issue(user=personas[name], name="schemathesis")[1] for name in TIERS}
 
 

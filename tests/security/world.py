@@ -53,9 +53,14 @@ class World:
     placement: object = None  # an account placed with it, in `batch`, with its placement file
     batch: object = None
     agency_file: object = None
+    transaction: object = None  # the first row of `account`'s ledger (a charge)
+    # On the placed account, so the form tests' counts on `account` stay theirs:
+    promise: object = None  # a promise to pay, already kept (nothing follows from it)
+    contact: object = None  # a call logged
     statement: object = None  # a mailed statement of `account` with its stored PDF
     statement_batch: object = None  # a printed cycle batch holding `statement`, with its print file
     import_upload: object = None  # an 835 the manager uploaded at /imports/, imported, with its report
+    unmatched: object = None  # a remittance claim on the review list, waiting
 
 
 def build_world(*, account, personas, practice, other_practice) -> World:
@@ -126,7 +131,11 @@ def build_world(*, account, personas, practice, other_practice) -> World:
         agency_file=placement.batch.file,
         statement=statement,
         statement_batch=statement_batch,
+        transaction=account.transactions.order_by("id").first(),
+        promise=_kept_promise(placement.account, medium, today),
+        contact=_logged_call(placement.account, medium),
         import_upload=_uploaded_import(practice, manager),
+        unmatched=waiting_unmatched_claim(practice, today),
     )
 
 
@@ -148,6 +157,56 @@ def _uploaded_import(practice, manager):
         uploaded_by=manager,
         status=ImportUpload.Status.DONE,
         summary=summary.to_json(),
+    )
+
+
+def waiting_unmatched_claim(practice, today, *, trace="EFT1"):
+    """A remittance claim that matched no claim of the practice, waiting on the review list."""
+    from imports.models import ImportBatch, Remittance, UnmatchedClaim
+
+    batch = ImportBatch.objects.create(
+        practice=practice, kind=ImportBatch.Kind.X12_835, file_name="era.835", sha256=trace.ljust(64, "0")
+    )
+    remittance = Remittance.objects.create(
+        practice=practice, batch=batch, payer_key="AETNA", trace_number=trace, payment_amount="10.00", paid_on=today
+    )
+    return UnmatchedClaim.objects.create(
+        practice=practice,
+        remittance=remittance,
+        position=9,
+        patient_control_number="G01",
+        claim_status="1",
+        charge_amount="20.00",
+        paid_amount="10.00",
+        patient_responsibility="0.00",
+        adjustments={"CO": "10.00"},
+    )
+
+
+def _kept_promise(account, medium, today):
+    from collections_app.models import PromiseToPay
+
+    return PromiseToPay.objects.create(
+        account=account,
+        practice=account.practice,
+        amount="20.00",
+        promised_on=today - timedelta(days=10),
+        due_on=today - timedelta(days=3),
+        status=PromiseToPay.Status.KEPT,
+        resolved_on=today - timedelta(days=3),
+        created_by=medium,
+    )
+
+
+def _logged_call(account, medium):
+    return Contact.objects.create(
+        account=account,
+        practice=account.practice,
+        channel=Contact.Channel.OUTBOUND_CALL,
+        party=Contact.Party.PATIENT,
+        outcome=Contact.Outcome.LEFT_MESSAGE,
+        occurred_at=timezone.now() - timedelta(days=2),
+        logged_by=medium,
     )
 
 
@@ -300,6 +359,18 @@ PK_OBJECTS = {
     "api-agency-file": "agency_file",
     "statement-pdf": "statement",
     "api-statement-pdf": "statement",
+    "api-placement-detail": "placement",
+    "api-transaction-detail": "transaction",
+    "api-transaction-reverse": "transaction",
+    "api-promise-detail": "promise",
+    "api-contact-detail": "contact",
+    "api-hold-detail": "hold",
+    "api-statement-batch-detail": "statement_batch",
+    "api-placement-batch-detail": "batch",
+    "api-statement-detail": "statement",
+    "api-small-balance-run": "small_balance_run",
+    "api-small-balance-run-approve": "small_balance_run",
+    "api-small-balance-run-discard": "small_balance_run",
     "statement-batch-detail": "statement_batch",
     "statement-batch-print-file": "statement_batch",
     "statement-batch-progress": "statement_batch",
@@ -307,6 +378,9 @@ PK_OBJECTS = {
     "import-upload-detail": "import_upload",
     "import-upload-progress": "import_upload",
     "api-import-detail": "import_upload",
+    "import-unmatched-resolve": "unmatched",
+    "api-import-unmatched-detail": "unmatched",
+    "api-import-unmatched-resolve": "unmatched",
 }
 
 
