@@ -1,7 +1,13 @@
 """Writing the audit trail. Callers pass ids and field names, never PHI values."""
 
+import json
+
+from django.db import connection
+from django.utils import timezone
+
 from core.models import AuditEvent
 from core.request_context import current_request
+from core.sql import copy_rows
 
 # The name recorded for a change made from the command line (manage.py create_staff, the admin of
 # a practice's policy by script): no signed-in user, but never an anonymous row.
@@ -58,6 +64,21 @@ def audit_record_many(*, user, action: str, object_type: str, field_group: str, 
         "client_address": context.client_address,
         "request_id": context.request_id,
     }
+    if connection.vendor == "postgresql":
+        # A ledger batch writes a row per posting: COPY, at a few microseconds a row (bulk_create
+        # spends ~40 us a row preparing values). The batch shares one time, as one operation.
+        user_id = common["user"].pk if common["user"] is not None else None
+        head = (timezone.now(), user_id, common["username"], action, object_type)
+        tail = (common["field_group"], common["client_address"], common["request_id"])
+        copy_rows(
+            table=AuditEvent._meta.db_table,
+            columns=_COPY_COLUMNS,
+            rows=(
+                (*head, str(record["object_id"]), record["practice_id"], *tail, json.dumps(record.get("detail") or {}))
+                for record in records
+            ),
+        )
+        return
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -70,6 +91,21 @@ def audit_record_many(*, user, action: str, object_type: str, field_group: str, 
         ],
         batch_size=1000,
     )
+
+
+_COPY_COLUMNS = [
+    "occurred_at",
+    "user_id",
+    "username",
+    "action",
+    "object_type",
+    "object_id",
+    "practice_id",
+    "field_group",
+    "client_address",
+    "request_id",
+    "detail",
+]
 
 
 def audit_read(*, user, obj, field_groups, detail: dict | None = None) -> AuditEvent:

@@ -25,10 +25,12 @@ remittance, never posted to a patient. A claim that matches nothing goes to the 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -41,7 +43,7 @@ from accounts.models import Claim, Practice, Transaction
 from accounts.money import ZERO
 from accounts.selectors import practice_today
 from core.errors import ApplicationError
-from core.sql import update_from_values
+from core.sql import among, update_from_values
 from imports import x12
 from imports.batches import (
     Progress,
@@ -64,8 +66,10 @@ ADJUSTMENT_KIND = {
     "PR": Kind.TRANSFER_TO_PATIENT,
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-# Claims per database transaction; their postings go to the ledger as one batch.
-CLAIMS_PER_CHUNK = 500
+# Claims per database transaction; their postings go to the ledger as one batch. Each batch pays
+# a fixed cost (eleven queue-rule statements, the lock, the look-ups): 2,000 claims spread it
+# four times thinner than 500 did, and hold 2,000 accounts' row locks for about a second.
+CLAIMS_PER_CHUNK = 2000
 
 
 class ClaimRejected(Exception):
@@ -170,10 +174,23 @@ def import_835(
         interchange_control_number=interchange.control_number[:9],
     )
     progress.start("Posting remittance claims", sum(len(remittance.claims) for remittance in remittances))
-    for remittance in remittances:
-        _import_remittance(practice, batch, remittance, file_name, summary, acting_user, progress)
+    with _parsed_file_frozen():
+        for remittance in remittances:
+            _import_remittance(practice, batch, remittance, file_name, summary, acting_user, progress)
     batch_finish(batch, summary)
     return summary
+
+
+@contextmanager
+def _parsed_file_frozen():
+    """The parsed file is a few objects per segment that live until the import ends: frozen
+    (gc.freeze), the cyclic collector stops walking them again at every collection, which cost a
+    fifth of the import's CPU. What posting creates is collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _refused(practice, file_name, content, error, summary, kind, acting_user) -> Summary:
@@ -266,8 +283,9 @@ def _import_chunk(context: _Context, chunk: list[x12.ClaimPayment]) -> None:
     pending_claims: set[int] = set()
     for clp in chunk:
         summary.claims += 1
+        totals = clp.totals()
         for group in x12.ADJUSTMENT_GROUPS:
-            summary.adjustments[group] += clp.total(group)
+            summary.adjustments[group] += totals[group]
         try:
             check_balances(clp)
             claim = _matched(matches, clp)
@@ -283,7 +301,7 @@ def _import_chunk(context: _Context, chunk: list[x12.ClaimPayment]) -> None:
                     changed = _reverse(context, clp, claim)
                 _count(context, clp, changed, 0)  # _reverse counts its postings
                 continue
-            pending.append(_Pending(clp, claim, _postings(context, clp, claim)))
+            pending.append(_Pending(clp, claim, _postings(context, clp, claim, totals), totals))
             pending_claims.add(claim.pk)
         except ClaimRejected as rejected:
             summary.reject(file_name, rejected.reason, segment=rejected.position)
@@ -295,7 +313,8 @@ def _import_chunk(context: _Context, chunk: list[x12.ClaimPayment]) -> None:
 def _match_many(practice: Practice, chunk: list[x12.ClaimPayment]) -> dict[str, list[Claim]]:
     numbers = {clp.control_number for clp in chunk}
     matches: dict[str, list[Claim]] = defaultdict(list)
-    found = Claim.objects.filter(patient_control_number__in=numbers, account__practice=practice).only(
+    claims = among(Claim.objects.filter(account__practice=practice), "patient_control_number", numbers, "text[]")
+    found = claims.only(
         "pk", "account_id", "encounter_id", "billed_amount", "payer_claim_number", "patient_control_number"
     )
     for claim in found:
@@ -317,6 +336,7 @@ class _Pending:
     clp: x12.ClaimPayment
     claim: Claim
     postings: list[ledger.Posting]
+    totals: dict[str, Decimal]
 
 
 def _post_pending(context: _Context, pending: list[_Pending]) -> None:
@@ -336,10 +356,10 @@ def _post_pending(context: _Context, pending: list[_Pending]) -> None:
                     context.file_name, f"claim {each.clp.control_number}: {error.message}", segment=each.clp.position
                 )
                 continue
-            _count(context, each.clp, change is not None, new)
+            _count(context, each.clp, change is not None, new, each.totals)
         return
     for each, (change, new) in zip(pending, changes, strict=True):
-        _count(context, each.clp, change is not None, new)
+        _count(context, each.clp, change is not None, new, each.totals)
 
 
 def _post_claims(context: _Context, pending: list[_Pending]) -> list[tuple[tuple | None, int]]:
@@ -362,9 +382,10 @@ def _post_claims(context: _Context, pending: list[_Pending]) -> list[tuple[tuple
     return changes
 
 
-def _count(context: _Context, clp: x12.ClaimPayment, changed: bool, postings: int) -> None:
+def _count(context: _Context, clp: x12.ClaimPayment, changed: bool, postings: int, totals=None) -> None:
     """A claim committed: the payments and adjustments count as posted (new or found on file)."""
     summary = context.summary
+    totals = totals or clp.totals()
     summary.postings += postings
     if changed:
         if clp.is_reversal:
@@ -375,7 +396,7 @@ def _count(context: _Context, clp: x12.ClaimPayment, changed: bool, postings: in
         summary.claims_unchanged += 1
     summary.payments += clp.paid
     for group in x12.ADJUSTMENT_GROUPS:
-        summary.adjustments_posted[group] += clp.total(group)
+        summary.adjustments_posted[group] += totals[group]
 
 
 def _memo(clp: x12.ClaimPayment, group: str, trace: str) -> str:
@@ -383,18 +404,22 @@ def _memo(clp: x12.ClaimPayment, group: str, trace: str) -> str:
     return break_digit_runs(f"ERA {trace}: {group} {' '.join(reasons)}")[:200]
 
 
-def _postings(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> list[ledger.Posting]:
+def _postings(context: _Context, clp: x12.ClaimPayment, claim: Claim, totals=None) -> list[ledger.Posting]:
     trace = context.row.trace_number
+    totals = totals or clp.totals()
     postings: list[tuple[str, str, Decimal, Decimal]] = []
     if clp.paid:
         postings.append(("PAY", Kind.INSURANCE_PAYMENT, ZERO, -clp.paid))
     for group in ("CO", "OA", "PI"):
-        value = clp.total(group)
+        value = totals[group]
         if value:
             postings.append((group, ADJUSTMENT_KIND[group], ZERO, -value))
-    pr = clp.total("PR")
+    pr = totals["PR"]
     if pr:
         postings.append(("PR", Kind.TRANSFER_TO_PATIENT, pr, -pr))
+    # claim_reference and the payment's memo, their claim and file parts worked out once.
+    reference = claim_reference(context.payer, trace, clp, "")
+    payment_memo = break_digit_runs(f"ERA {trace}")[:200]
     return [
         ledger.Posting(
             account_id=claim.account_id,
@@ -404,8 +429,8 @@ def _postings(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> list[le
             effective_on=context.effective_on,
             encounter_id=claim.encounter_id,
             payment_method=Transaction.PaymentMethod.EFT if kind == Kind.INSURANCE_PAYMENT else "",
-            reference=claim_reference(context.payer, trace, clp, line),
-            memo=_memo(clp, line, trace) if line != "PAY" else break_digit_runs(f"ERA {trace}")[:200],
+            reference=reference + line,
+            memo=_memo(clp, line, trace) if line != "PAY" else payment_memo,
         )
         for line, kind, patient_amount, insurance_amount in postings
     ]
@@ -418,7 +443,7 @@ def _posted(context: _Context, pending: _Pending, rows: list[Transaction]) -> tu
     if not new:
         return None, 0
     clp, claim = pending.clp, pending.claim
-    adjusted = clp.paid + sum((clp.total(g) for g in x12.ADJUSTMENT_GROUPS), ZERO)
+    adjusted = clp.paid + sum((pending.totals[g] for g in x12.ADJUSTMENT_GROUPS), ZERO)
     if clp.status == "4" or not clp.paid:
         status = Claim.Status.DENIED
     elif adjusted >= claim.billed_amount:
@@ -438,7 +463,8 @@ def _posted(context: _Context, pending: _Pending, rows: list[Transaction]) -> tu
 
 def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
     """Post one claim alone (a review-list entry matched by hand); True when something was new."""
-    ((change, new),) = _post_claims(context, [_Pending(clp, claim, _postings(context, clp, claim))])
+    totals = clp.totals()
+    ((change, new),) = _post_claims(context, [_Pending(clp, claim, _postings(context, clp, claim, totals), totals)])
     context.summary.postings += new
     return change is not None
 

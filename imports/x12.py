@@ -360,6 +360,13 @@ class ClaimPayment:
     def total(self, group: str) -> Decimal:
         return sum((adj.amount for adj in self.all_adjustments() if adj.group == group), Decimal("0.00"))
 
+    def totals(self) -> dict[str, Decimal]:
+        """total() of every adjustment group (ADJUSTMENT_GROUPS), in one pass."""
+        sums = dict.fromkeys(ADJUSTMENT_GROUPS, Decimal("0.00"))
+        for adj in self.all_adjustments():
+            sums[adj.group] = sums.get(adj.group, Decimal("0.00")) + adj.amount
+        return sums
+
 
 @dataclass
 class ProviderLevelAdjustment:

@@ -48,6 +48,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import AuditEvent, StaffUser, Tier
 from core.request_context import current_request
+from core.sql import among
 
 Reason = WorkItem.Reason
 
@@ -101,7 +102,7 @@ def _open_items(rule, predicate, practices_as_of, now, account_ids) -> int:
     already_open = WorkItem.objects.filter(account=OuterRef("pk"), reason=rule.reason, cleared_at__isnull=True)
     matches = PatientAccount.objects.filter(predicate).filter(~Exists(already_open))
     if account_ids is not None:
-        matches = matches.filter(pk__in=account_ids)
+        matches = among(matches, "pk", account_ids)
     opened_on = Case(
         *[When(practice_id=practice.pk, then=Value(as_of)) for practice, as_of in practices_as_of],
         output_field=DateField(),
@@ -124,7 +125,7 @@ def _clear_items(rule, predicate, practice_ids, now, account_ids) -> int:
     """One UPDATE: open items of the rule's reason whose account the rule no longer matches."""
     items = WorkItem.objects.filter(reason=rule.reason, cleared_at__isnull=True, practice_id__in=practice_ids)
     if account_ids is not None:
-        items = items.filter(account_id__in=account_ids)
+        items = among(items, "account_id", account_ids)
     if predicate is not None:
         items = items.filter(~Exists(PatientAccount.objects.filter(predicate, pk=OuterRef("account_id"))))
     return items.update(cleared_at=now, cleared_because=rule.cleared_because)
@@ -178,7 +179,11 @@ def _rebuild_entries(practices_as_of, now, account_ids) -> tuple[int, int]:
     scope_params: list = list(practice_ids)
     item_scope = f"w.practice_id IN ({placeholders})"
     account_scope = ""
-    if account_ids is not None:
+    if account_ids is not None and connection.vendor == "postgresql":
+        item_scope += " AND w.account_id = ANY(%s::bigint[])"
+        account_scope = " AND account_id = ANY(%s::bigint[])"
+        scope_params.append(list(account_ids))
+    elif account_ids is not None:
         account_placeholders = ", ".join(["%s"] * len(account_ids))
         item_scope += f" AND w.account_id IN ({account_placeholders})"
         account_scope = f" AND account_id IN ({account_placeholders})"
@@ -243,7 +248,7 @@ def _refresh(practices_as_of, *, account_ids: list[int] | None = None) -> dict[s
     # accounts from an import has none) instead of running every rule's clearing UPDATE.
     with_open = account_ids
     if account_ids is not None:
-        open_items = WorkItem.objects.filter(account_id__in=account_ids, cleared_at__isnull=True)
+        open_items = among(WorkItem.objects.filter(cleared_at__isnull=True), "account_id", account_ids)
         with_open = list(open_items.values_list("account_id", flat=True).distinct())
     for rule in RULES:
         predicate = book_predicate(rule, practices_as_of)
@@ -283,8 +288,10 @@ def queue_refresh_account(*, account_id: int) -> None:
     _refresh([(account.practice, practice_today(account.practice))], account_ids=[account_id])
 
 
-# At most this many accounts per refresh statement (SQLite allows 32,766 parameters a statement).
+# At most this many accounts per refresh statement (SQLite allows 32,766 parameters a statement;
+# PostgreSQL takes them as one array parameter).
 REFRESH_ACCOUNTS_PER_STATEMENT = 1000
+REFRESH_ACCOUNTS_PER_STATEMENT_POSTGRESQL = 10_000
 
 
 @transaction.atomic
@@ -295,9 +302,12 @@ def queue_refresh_accounts(*, account_ids) -> None:
     wanted = sorted(set(account_ids))
     if not wanted:
         return
-    for start in range(0, len(wanted), REFRESH_ACCOUNTS_PER_STATEMENT):
-        chunk = wanted[start : start + REFRESH_ACCOUNTS_PER_STATEMENT]
-        practice_ids = set(PatientAccount.objects.filter(pk__in=chunk).values_list("practice_id", flat=True))
+    step = REFRESH_ACCOUNTS_PER_STATEMENT
+    if connection.vendor == "postgresql":
+        step = REFRESH_ACCOUNTS_PER_STATEMENT_POSTGRESQL
+    for start in range(0, len(wanted), step):
+        chunk = wanted[start : start + step]
+        practice_ids = set(among(PatientAccount.objects, "pk", chunk).values_list("practice_id", flat=True).distinct())
         if not practice_ids:
             continue
         practices = Practice.objects.in_bulk(list(practice_ids))
