@@ -225,10 +225,11 @@ items AS (
     FROM pools p {join_last_pool} WHERE p.pool < 0
     UNION ALL
     -- credit that no open visit absorbs: on the account's last debit (running = owed there only,
-    -- the nets being positive), or the whole pool of an account owing on no visit
+    -- the nets being positive), or the whole pool of an account owing on no visit. Compared to
+    -- half a cent: SQLite sums money in floating point, and two orders of summing may differ.
     SELECT p.practice_id, {group_pool}, 'credit', NULL, p.pool - d.owed
     FROM debits d JOIN pools p ON p.account_id = d.account_id
-    WHERE d.running = d.owed AND p.pool > d.owed
+    WHERE ABS(d.running - d.owed) < 0.005 AND p.pool - d.owed > 0.005
     UNION ALL
     SELECT p.practice_id, {group_pool}, 'credit', NULL, p.pool
     FROM pools p WHERE p.pool > 0 AND NOT EXISTS (SELECT 1 FROM debits d WHERE d.account_id = p.account_id)
