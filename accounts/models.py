@@ -240,6 +240,9 @@ class Guarantor(AddressFields):
     last_name = models.CharField(max_length=100)
     phone = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
+    # Mail to the guarantor's own address came back (a guarantor who is not the patient; a "self"
+    # guarantor is mailed at the patient's address and the patient's flag decides).
+    address_is_bad = models.BooleanField(default=False, help_text="Returned mail; mailings suppressed.")
 
     class Meta:
         indexes = [models.Index(Upper("email"), name="guarantor_email_upper")]

@@ -405,9 +405,20 @@ class ReturnedMail(models.Model):
         ADDRESS_CONFIRMED = "address_confirmed", "Address confirmed good"
         UNABLE_TO_LOCATE = "unable_to_locate", "Unable to locate"
 
+    class Recipient(models.TextChoices):
+        # Whose address the mail came back from (correspondence.addresses): the patient's (also a
+        # "self" guarantor's), or a guarantor's own. Rows recorded before this was kept say patient.
+        PATIENT = "patient", "Patient's address"
+        GUARANTOR = "guarantor", "Guarantor's address"
+
     account = models.ForeignKey("accounts.PatientAccount", on_delete=models.CASCADE, related_name="returned_mail")
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey("accounts.Patient", on_delete=models.CASCADE, related_name="returned_mail")
+    recipient = models.CharField(max_length=10, choices=Recipient.choices, default=Recipient.PATIENT)
+    # The guarantor whose own address came back (recipient "guarantor"; empty otherwise).
+    guarantor = models.ForeignKey(
+        "accounts.Guarantor", null=True, blank=True, on_delete=models.CASCADE, related_name="returned_mail"
+    )
     received_on = models.DateField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
     recorded_by = models.ForeignKey(
@@ -423,6 +434,13 @@ class ReturnedMail(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["account"], condition=models.Q(resolved_at__isnull=True), name="returned_mail_open"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient="patient", guarantor__isnull=True)
+                | models.Q(recipient="guarantor", guarantor__isnull=False),
+                name="returned_mail_guarantor_iff_guarantor_address",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from collections_app.correspondence.selectors import (
 )
 from collections_app.correspondence.services import (
     address_correct,
+    guarantor_address_correct,
     inquiry_open,
     inquiry_respond,
     returned_mail_record,
@@ -38,6 +39,8 @@ class ReturnedMailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer)
             "id",
             "account",
             "patient",
+            "recipient",
+            "guarantor",
             "received_on",
             "reason",
             "recorded_by",
@@ -95,6 +98,8 @@ class InquiryOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
 class ReturnedMailInput(serializers.Serializer):
     received_on = serializers.DateField()
     reason = serializers.ChoiceField(choices=ReturnedMail.Reason.choices)
+    # Whose address the letter went to; left out, where the account's statements go.
+    recipient = serializers.ChoiceField(choices=ReturnedMail.Recipient.choices, required=False)
 
 
 class ReturnedMailResolveInput(serializers.Serializer):
@@ -170,6 +175,21 @@ class PatientAddressApi(Api):
         data = self.valid_body(AddressInput)
         patient = address_correct(acting_user=request.user, patient_id=patient.pk, **data)
         return self.respond(AddressOutput, patient)
+
+
+class AccountGuarantorAddressApi(Api):
+    """Correct the address of the account's guarantor who is mailed at their own address (a parent,
+    a spouse): mailings to the guarantor resume and their returned mail is resolved. A guarantor who
+    is the patient is refused (correct the patient's address)."""
+
+    field_group = BILLING
+
+    @extend_schema(request=AddressInput, responses=AddressOutput)
+    def post(self, request, pk):
+        account = account_get(user=request.user, account_id=pk)
+        data = self.valid_body(AddressInput)
+        guarantor = guarantor_address_correct(acting_user=request.user, guarantor_id=account.guarantor_id, **data)
+        return self.respond(AddressOutput, guarantor)
 
 
 class AccountInquiriesApi(Api):

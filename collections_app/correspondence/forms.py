@@ -10,6 +10,9 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 class ReturnedMailForm(forms.Form):
     received_on = forms.DateField(widget=DATE_INPUT, label="Came back on")
     reason = forms.ChoiceField(choices=[("", "Choose"), *ReturnedMail.Reason.choices])
+    # Shown only where the guarantor is mailed at an address of their own; left out, the mail is
+    # taken to have gone where the account's statements go.
+    recipient = forms.ChoiceField(choices=ReturnedMail.Recipient.choices, required=False, label="Sent to")
 
 
 class AddressCorrectionForm(forms.Form):

@@ -46,10 +46,18 @@ def returned_mail_get(*, user, returned_mail_id: int) -> ReturnedMail:
     return get_scoped_or_404(ReturnedMail.objects.select_related("account", "patient"), user, pk=returned_mail_id)
 
 
+def _mail_for_addresses_of(account: PatientAccount) -> Q:
+    """Returned mail from the addresses this account's mail goes to: the patient's, and the
+    guarantor's own (a guarantor's mail may have come back on another account they answer for)."""
+    return Q(patient_id=account.patient_id, recipient=ReturnedMail.Recipient.PATIENT) | Q(
+        guarantor_id=account.guarantor_id, recipient=ReturnedMail.Recipient.GUARANTOR
+    )
+
+
 def returned_mail_list(*, user, account: PatientAccount) -> QuerySet:
-    """Returned mail for the account's patient, open first, newest first."""
+    """Returned mail from the patient's address and the guarantor's own, open first, newest first."""
     return (
-        scope_to_user(ReturnedMail.objects.filter(patient_id=account.patient_id), user)
+        scope_to_user(ReturnedMail.objects.filter(_mail_for_addresses_of(account)), user)
         .select_related("recorded_by", "resolved_by")
         .order_by(_unresolved_first(), "-received_on", "-pk")
     )
@@ -74,7 +82,7 @@ def patient_for_address(*, user, patient_id: int) -> Patient:
 def correspondence_for_panel(*, account: PatientAccount, today: date) -> dict:
     """What the mail and inquiries panel shows (the account is already scoped): three queries."""
     mail = list(
-        ReturnedMail.objects.filter(patient_id=account.patient_id)
+        ReturnedMail.objects.filter(_mail_for_addresses_of(account))
         .select_related("recorded_by")
         .order_by(_unresolved_first(), "-received_on", "-pk")[:TIMELINE_ROWS]
     )
@@ -114,6 +122,7 @@ def timeline_events(account) -> list[TimelineEvent]:
                 when=row.recorded_at,
                 kind="mail",
                 title=f"Returned mail: {row.get_reason_display()}",
+                detail=f"From the {row.get_recipient_display().lower()}",
                 actor=row.recorded_by.username if row.recorded_by else "",
                 extra={"returned_mail_id": row.pk, "action": "recorded"},
             )

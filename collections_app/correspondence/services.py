@@ -1,9 +1,11 @@
 """Returned mail and address correction; billing inquiries and their responses.
 
-Returned mail marks the patient's address bad, which stops mailings (statements and letters skip a
-bad address) and opens a research item in the queue. A corrected address keeps the old one in the
-history, clears the flag and resolves the research; "unable to locate" resolves the research and
-leaves the address bad.
+Returned mail marks the address it came back from bad (the patient's, or a guarantor's own when the
+letter went to a parent or spouse living elsewhere: correspondence.addresses.returned_to), which
+stops mailings to that address (statements and letters skip a bad address) and opens a research
+item in the queue. A corrected address clears that record's flag and resolves its research (the
+patient's old address stays in the history); "unable to locate" resolves the research and leaves
+the address bad.
 """
 
 import re
@@ -18,6 +20,7 @@ from accounts.models import AddressHistory, Guarantor, Patient, PatientAccount
 from accounts.selectors import account_practice_today
 from accounts.services import account_lock, patient_update_demographics
 from accounts.validators import refuse_card_numbers
+from collections_app.correspondence.addresses import GUARANTOR, returned_to
 from collections_app.correspondence.business_days import add_business_days
 from collections_app.models import BillingInquiry, ReturnedMail
 from collections_app.queues.services import queue_refresh_account
@@ -35,6 +38,8 @@ MESSAGE_ADDRESS_REQUIRED = "Enter the {label}."
 MESSAGE_BAD_STATE = "Enter the two-letter state."
 MESSAGE_BAD_POSTAL_CODE = "Enter a 5-digit ZIP code or ZIP+4."
 MESSAGE_SAME_ADDRESS = "That is the address on file. If it is right, resolve the returned mail as confirmed."
+MESSAGE_BAD_RECIPIENT = "Choose whose address the mail was sent to."
+MESSAGE_SELF_GUARANTOR_ADDRESS = "This guarantor is the patient: correct the patient's address."
 MESSAGE_STALE = "Someone else changed this patient while you were editing. Reload and try again."
 MESSAGE_BAD_CHANNEL = "Choose how the inquiry came in."
 MESSAGE_NEEDS_QUESTION = "Enter the patient's question."
@@ -55,30 +60,43 @@ def _accounts_of(returned_mail_rows) -> list[int]:
 
 
 @transaction.atomic
-def returned_mail_record(*, acting_user, account_id: int, received_on: date, reason: str) -> ReturnedMail:
-    """Mail came back: mark the address bad (mailings stop) and open a research item."""
+def returned_mail_record(
+    *, acting_user, account_id: int, received_on: date, reason: str, recipient: str | None = None
+) -> ReturnedMail:
+    """Mail came back: mark the address it went to bad (mailings there stop) and open a research
+    item. `recipient` is who the letter was addressed to ("patient" or "guarantor"; None: whoever
+    the account's statements go to); the address marked is the one that letter used
+    (correspondence.addresses.returned_to): a guarantor's own, or the patient's."""
     if reason not in ReturnedMail.Reason.values:
         raise ApplicationError(MESSAGE_BAD_REASON, field="reason")
-    # Account before patient, as everywhere (address_correct locks the patient's accounts first).
+    if recipient not in (None, "", *ReturnedMail.Recipient.values):
+        raise ApplicationError(MESSAGE_BAD_RECIPIENT, field="recipient")
+    # Account, then patient, then guarantor, as everywhere (the corrections lock accounts first).
     account = account_lock(account_id=account_id)
     if received_on > account_practice_today(account):
         raise ApplicationError(MESSAGE_RECEIVED_IN_FUTURE, field="received_on")
     patient = Patient.objects.select_for_update().get(pk=account.patient_id)
+    guarantor = Guarantor.objects.select_for_update().get(pk=account.guarantor_id)
+    account.patient, account.guarantor = patient, guarantor
+    to_guarantor = returned_to(account, recipient=recipient or None) == GUARANTOR
     row = ReturnedMail.objects.create(
         account=account,
         practice_id=account.practice_id,
         patient=patient,
+        recipient=ReturnedMail.Recipient.GUARANTOR if to_guarantor else ReturnedMail.Recipient.PATIENT,
+        guarantor=guarantor if to_guarantor else None,
         received_on=received_on,
         reason=reason,
         recorded_by=_user_or_none(acting_user),
     )
-    if not patient.address_is_bad:
-        patient.address_is_bad = True
-        patient.save(update_fields=["address_is_bad", "updated_at"])
+    holder = guarantor if to_guarantor else patient
+    if not holder.address_is_bad:
+        holder.address_is_bad = True
+        holder.save(update_fields=["address_is_bad"] if to_guarantor else ["address_is_bad", "updated_at"])
         audit_record(
             user=acting_user,
             action=AuditEvent.Action.UPDATE,
-            obj=patient,
+            obj=holder,
             field_group=FieldGroup.DEMOGRAPHICS,
             detail={"fields": ["address_is_bad"], "returned_mail_id": row.pk},
         )
@@ -87,14 +105,28 @@ def returned_mail_record(*, acting_user, account_id: int, received_on: date, rea
         action=AuditEvent.Action.CREATE,
         obj=row,
         field_group=FieldGroup.BILLING,
-        detail={"account_id": account.pk, "patient_id": patient.pk, "reason": reason},
+        detail={"account_id": account.pk, "patient_id": patient.pk, "reason": reason, "recipient": row.recipient},
     )
     queue_refresh_account(account_id=account.pk)
     return row
 
 
-def _resolve_open(*, acting_user, patient: Patient, resolution: str, now) -> list[ReturnedMail]:
-    open_rows = list(ReturnedMail.objects.select_for_update().filter(patient=patient, resolved_at__isnull=True))
+def _open_for(*, patient_id: int | None = None, guarantor_id: int | None = None):
+    """Open returned mail for one address record: the patient's, or a guarantor's own."""
+    if guarantor_id is not None:
+        return ReturnedMail.objects.filter(
+            guarantor_id=guarantor_id, recipient=ReturnedMail.Recipient.GUARANTOR, resolved_at__isnull=True
+        )
+    return ReturnedMail.objects.filter(
+        patient_id=patient_id, recipient=ReturnedMail.Recipient.PATIENT, resolved_at__isnull=True
+    )
+
+
+def _resolve_open(
+    *, acting_user, resolution: str, now, patient: Patient | None = None, guarantor: Guarantor | None = None
+) -> list[ReturnedMail]:
+    open_for = _open_for(guarantor_id=guarantor.pk) if guarantor is not None else _open_for(patient_id=patient.pk)
+    open_rows = list(open_for.select_for_update())
     if open_rows:
         ReturnedMail.objects.filter(pk__in=[row.pk for row in open_rows]).update(
             resolved_at=now, resolved_by=_user_or_none(acting_user), resolution=resolution
@@ -162,9 +194,7 @@ def address_correct(
     if all(getattr(patient, name) == value for name, value in new_address.items()):
         raise ApplicationError(MESSAGE_SAME_ADDRESS, field="address_line1")
     now = timezone.now()
-    latest_return = (
-        ReturnedMail.objects.filter(patient=patient, resolved_at__isnull=True).order_by("-received_on", "-pk").first()
-    )
+    latest_return = _open_for(patient_id=patient.pk).order_by("-received_on", "-pk").first()
     was_bad = patient.address_is_bad
     reason = "Address on file"
     if was_bad:
@@ -217,6 +247,60 @@ def _self_guarantors_follow(*, acting_user, patient: Patient, address: dict) -> 
 
 
 @transaction.atomic
+def guarantor_address_correct(
+    *,
+    acting_user,
+    guarantor_id: int,
+    address_line1: str,
+    city: str,
+    state: str,
+    postal_code: str,
+    address_line2: str = "",
+) -> Guarantor:
+    """Correct the address of a guarantor who is not the patient (a parent, a spouse), mailed at
+    their own address: the new one is written, the bad-address flag cleared, the open returned-mail
+    research for that address resolved as corrected, audited (the fields, not the values). A "self"
+    guarantor's address is the patient's: correct the patient's (address_correct)."""
+    new_address = _clean_address(
+        {
+            "address_line1": address_line1,
+            "address_line2": address_line2,
+            "city": city,
+            "state": state,
+            "postal_code": postal_code,
+        }
+    )
+    # Every account the guarantor answers for, in id order, before the guarantor row.
+    answers_for = PatientAccount.objects.filter(guarantor_id=guarantor_id).order_by("pk")
+    for account_id in answers_for.values_list("pk", flat=True):
+        account_lock(account_id=account_id)
+    guarantor = Guarantor.objects.select_for_update().get(pk=guarantor_id)
+    if guarantor.relationship == Guarantor.Relationship.SELF:
+        raise ApplicationError(MESSAGE_SELF_GUARANTOR_ADDRESS)
+    if all(getattr(guarantor, name) == value for name, value in new_address.items()):
+        raise ApplicationError(MESSAGE_SAME_ADDRESS, field="address_line1")
+    changed = [name for name, value in new_address.items() if getattr(guarantor, name) != value]
+    was_bad = guarantor.address_is_bad
+    for name, value in new_address.items():
+        setattr(guarantor, name, value)
+    guarantor.address_is_bad = False
+    guarantor.save(update_fields=[*new_address, "address_is_bad"])
+    audit_record(
+        user=acting_user,
+        action=AuditEvent.Action.UPDATE,
+        obj=guarantor,
+        field_group=FieldGroup.DEMOGRAPHICS,
+        detail={"fields": sorted([*changed, *(["address_is_bad"] if was_bad else [])]), "reason": "address_corrected"},
+    )
+    corrected = ReturnedMail.Resolution.ADDRESS_CORRECTED
+    resolved = _resolve_open(acting_user=acting_user, guarantor=guarantor, resolution=corrected, now=timezone.now())
+    accounts = _accounts_of(resolved) or list(answers_for.values_list("pk", flat=True))
+    for account_id in accounts:
+        queue_refresh_account(account_id=account_id)
+    return guarantor
+
+
+@transaction.atomic
 def returned_mail_resolve(*, acting_user, returned_mail_id: int, resolution: str) -> ReturnedMail:
     """Close the research without a new address: confirmed good (mailings resume) or unable to
     locate (the address stays bad, mailings stay stopped)."""
@@ -224,20 +308,29 @@ def returned_mail_resolve(*, acting_user, returned_mail_id: int, resolution: str
         raise ApplicationError(MESSAGE_CORRECT_WITH_ADDRESS, field="resolution")
     if resolution not in ReturnedMail.Resolution.values:
         raise ApplicationError(MESSAGE_BAD_RESOLUTION, field="resolution")
-    patient_id = ReturnedMail.objects.values_list("patient_id", flat=True).get(pk=returned_mail_id)
-    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    patient_id, guarantor_id = ReturnedMail.objects.values_list("patient_id", "guarantor_id").get(pk=returned_mail_id)
+    # The address record the mail came back from: a guarantor's own, or the patient's.
+    if guarantor_id is not None:
+        holder = Guarantor.objects.select_for_update().get(pk=guarantor_id)
+        holder_fields = ["address_is_bad"]
+    else:
+        holder = Patient.objects.select_for_update().get(pk=patient_id)
+        holder_fields = ["address_is_bad", "updated_at"]
     row = ReturnedMail.objects.get(pk=returned_mail_id)
     if row.resolved_at is not None:
         raise ApplicationError(MESSAGE_ALREADY_RESOLVED)
     now = timezone.now()
-    resolved = _resolve_open(acting_user=acting_user, patient=patient, resolution=resolution, now=now)
-    if resolution == ReturnedMail.Resolution.ADDRESS_CONFIRMED and patient.address_is_bad:
-        patient.address_is_bad = False
-        patient.save(update_fields=["address_is_bad", "updated_at"])
+    if guarantor_id is not None:
+        resolved = _resolve_open(acting_user=acting_user, guarantor=holder, resolution=resolution, now=now)
+    else:
+        resolved = _resolve_open(acting_user=acting_user, patient=holder, resolution=resolution, now=now)
+    if resolution == ReturnedMail.Resolution.ADDRESS_CONFIRMED and holder.address_is_bad:
+        holder.address_is_bad = False
+        holder.save(update_fields=holder_fields)
         audit_record(
             user=acting_user,
             action=AuditEvent.Action.UPDATE,
-            obj=patient,
+            obj=holder,
             field_group=FieldGroup.DEMOGRAPHICS,
             detail={"fields": ["address_is_bad"], "returned_mail_id": row.pk},
         )

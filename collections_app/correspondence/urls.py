@@ -7,6 +7,11 @@ urlpatterns = [
     path("accounts/<int:pk>/mail/returned/", views.returned_mail_record_view, name="returned-mail-record"),
     path("accounts/<int:pk>/mail/address/", views.address_correct_view, name="address-correct"),
     path(
+        "accounts/<int:pk>/mail/guarantor-address/",
+        views.guarantor_address_correct_view,
+        name="guarantor-address-correct",
+    ),
+    path(
         "accounts/<int:pk>/mail/<int:mail_pk>/resolve/", views.returned_mail_resolve_view, name="returned-mail-resolve"
     ),
     path("accounts/<int:pk>/inquiries/", views.inquiry_open_view, name="inquiry-open"),

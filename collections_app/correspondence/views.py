@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get, account_practice_today
+from collections_app.correspondence.addresses import GUARANTOR, writes_to_guarantor_record
 from collections_app.correspondence.forms import (
     AddressCorrectionForm,
     InquiryOpenForm,
@@ -16,11 +17,13 @@ from collections_app.correspondence.forms import (
 from collections_app.correspondence.selectors import correspondence_for_panel, inquiry_get, returned_mail_get
 from collections_app.correspondence.services import (
     address_correct,
+    guarantor_address_correct,
     inquiry_open,
     inquiry_respond,
     returned_mail_record,
     returned_mail_resolve,
 )
+from collections_app.models import ReturnedMail
 from core.access import FieldGroup, requires
 from core.audit import audit_read
 from core.panels import form_error_messages, panel_action
@@ -38,14 +41,25 @@ def panel_context(request, account, *, forms: dict | None = None, row_errors: di
     for inquiry in context["inquiries_open"]:
         inquiry.errors = row_errors.get(f"inquiry-{inquiry.pk}", [])
     forms = forms or {}
-    patient = account.patient
+    patient, guarantor = account.patient, account.guarantor
+    # A guarantor who is not the patient is mailed at their own address (correspondence.addresses):
+    # the panel shows and corrects that address beside the patient's.
+    own_address = writes_to_guarantor_record(party=GUARANTOR, relationship=guarantor.relationship)
+    mail_goes_to = ReturnedMail.Recipient.GUARANTOR if own_address else ReturnedMail.Recipient.PATIENT
     context.update(
         {
             "patient": patient,
+            "guarantor": guarantor,
+            "guarantor_own_address": own_address,
             "today": today,
-            "returned_mail_form": forms.get("returned_mail") or ReturnedMailForm(initial={"received_on": today}),
+            "returned_mail_form": forms.get("returned_mail")
+            or ReturnedMailForm(initial={"received_on": today, "recipient": mail_goes_to}),
             "address_form": forms.get("address")
             or AddressCorrectionForm(initial={name: getattr(patient, name) for name in patient.ADDRESS_FIELDS}),
+            "guarantor_address_form": forms.get("guarantor_address")
+            or AddressCorrectionForm(
+                prefix="guarantor", initial={name: getattr(guarantor, name) for name in guarantor.ADDRESS_FIELDS}
+            ),
             "inquiry_form": forms.get("inquiry") or InquiryOpenForm(initial={"channel": "phone"}),
             "resolutions": ReturnedMailResolveForm.base_fields["resolution"].choices,
             "overdue_count": sum(1 for inquiry in context["inquiries_open"] if inquiry.is_overdue),
@@ -54,7 +68,7 @@ def panel_context(request, account, *, forms: dict | None = None, row_errors: di
     return context
 
 
-def _act(request, account, *, form, perform, success: str, form_key: str = "", row: str = ""):
+def _act(request, account, *, form, perform, success, form_key: str = "", row: str = ""):
     """One mail or inquiry action through core.panels.panel_action: a form's errors show on the form
     (`form_key`), a row action's on its row (`row`)."""
 
@@ -96,10 +110,18 @@ def returned_mail_record_view(request, pk):
     account = account_get(user=request.user, account_id=pk)
 
     def perform(data):
-        returned_mail_record(acting_user=request.user, account_id=account.pk, **data)
+        return returned_mail_record(
+            acting_user=request.user,
+            account_id=account.pk,
+            received_on=data["received_on"],
+            reason=data["reason"],
+            recipient=data.get("recipient") or None,
+        )
+
+    def success(row) -> str:  # "...mailings to the guarantor's address stopped."
+        return f"Returned mail recorded; mailings to the {row.get_recipient_display().lower()} stopped."
 
     form = ReturnedMailForm(request.POST)
-    success = "Returned mail recorded; mailings stopped."
     return _act(request, account, form=form, perform=perform, success=success, form_key="returned_mail")
 
 
@@ -119,10 +141,29 @@ def address_correct_view(request, pk):
 
 @requires(FieldGroup.BILLING)
 @require_POST
+def guarantor_address_correct_view(request, pk):
+    """Correct the address of the account's guarantor who is mailed at their own address."""
+    account = account_get(user=request.user, account_id=pk)
+
+    def perform(data):  # a guarantor who is the patient is refused: the patient's address is theirs
+        guarantor_address_correct(acting_user=request.user, guarantor_id=account.guarantor_id, **data)
+
+    form = AddressCorrectionForm(request.POST, prefix="guarantor")
+    success = "Guarantor's address corrected; mailings to the guarantor resume."
+    return _act(request, account, form=form, perform=perform, success=success, form_key="guarantor_address")
+
+
+@requires(FieldGroup.BILLING)
+@require_POST
 def returned_mail_resolve_view(request, pk, mail_pk):
     account = account_get(user=request.user, account_id=pk)
     row = returned_mail_get(user=request.user, returned_mail_id=mail_pk)
-    if row.patient_id != account.patient_id:
+    # Mail from the patient's address, or from this account's guarantor's own address.
+    if row.guarantor_id is not None:
+        on_this_account = row.guarantor_id == account.guarantor_id
+    else:
+        on_this_account = row.patient_id == account.patient_id
+    if not on_this_account:
         raise Http404("No such returned mail on this account.")
 
     def perform(data):

@@ -66,8 +66,13 @@ def account_flags(account: PatientAccount) -> list[AccountFlag]:
         flags.append(AccountFlag("cease", "Cease communication"))
     if account.attorney_represented:
         flags.append(AccountFlag("attorney", "Attorney represented"))
+    # Whose address mail came back from, where a guarantor is mailed at an address of their own.
+    guarantor = account.guarantor
+    own_address = guarantor.relationship != guarantor.Relationship.SELF
     if account.patient.address_is_bad:
-        flags.append(AccountFlag("bad-address", "Bad address"))
+        flags.append(AccountFlag("bad-address", "Patient's address bad" if own_address else "Bad address"))
+    if own_address and guarantor.address_is_bad:
+        flags.append(AccountFlag("guarantor-bad-address", "Guarantor's address bad"))
     if account.patient.deceased_on:
         flags.append(AccountFlag("deceased", "Deceased", tone="dark"))
     return flags

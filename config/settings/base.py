@@ -274,6 +274,7 @@ SPECTACULAR_SETTINGS = {
         "BillingInquiryChannelEnum": "collections_app.models.BillingInquiry.Channel",
         "ReturnedMailReasonEnum": "collections_app.models.ReturnedMail.Reason",
         "ReturnedMailResolutionEnum": "collections_app.models.ReturnedMail.Resolution",
+        "ReturnedMailRecipientEnum": "collections_app.models.ReturnedMail.Recipient",
         "ImportUploadKindEnum": "imports.models.ImportUpload.Kind",
         "ImportUploadStatusEnum": "imports.models.ImportUpload.Status",
         "PlacementStatusEnum": "collections_app.models.Placement.Status",

@@ -28,12 +28,21 @@ SELF = Guarantor.Relationship.SELF
 PARENT = Guarantor.Relationship.PARENT
 
 
-def account_with(practice, *, relationship, patient_line1="12 Elm Street", patient_bad=False, guarantor_line1=""):
+def account_with(
+    practice,
+    *,
+    relationship,
+    patient_line1="12 Elm Street",
+    patient_bad=False,
+    guarantor_line1="",
+    guarantor_bad=False,
+):
     account = PatientAccountFactory(practice=practice)
     patient, guarantor = account.patient, account.guarantor
     patient.address_line1, patient.address_is_bad = patient_line1, patient_bad
     patient.save(update_fields=["address_line1", "address_is_bad"])
     guarantor.relationship, guarantor.address_line1 = relationship, guarantor_line1
+    guarantor.address_is_bad = guarantor_bad
     if relationship != SELF:
         guarantor.patient, guarantor.first_name = None, "Dana"
         guarantor.city, guarantor.state, guarantor.postal_code = patient.city, patient.state, patient.postal_code
@@ -71,7 +80,8 @@ def test_a_parent_guarantor_without_an_address_is_not_mailed_though_the_patient_
 
 
 def test_a_parent_at_the_patients_address_that_mail_came_back_from_is_not_mailed(practice):
-    # Returned mail marks the patient's address bad; the parent lives at that same address.
+    # Mail that came back from the patient's address (or was recorded before the recipient was
+    # kept) marks the patient's address bad; the parent lives at that same address.
     account = account_with(practice, relationship=PARENT, patient_bad=True, guarantor_line1="12 Elm Street")
     assert not mailable(account) and not letter_allowed(account)
     decision = contact_decision(
@@ -84,6 +94,18 @@ def test_a_parent_at_the_patients_address_that_mail_came_back_from_is_not_mailed
     assert mailable(account) and letter_allowed(account)
 
 
+def test_a_parent_whose_own_address_mail_came_back_from_is_not_mailed_but_the_patient_is(practice):
+    account = account_with(practice, relationship=PARENT, guarantor_line1="9 Oak", guarantor_bad=True)
+    assert not mailable(account) and not letter_allowed(account)
+    assert mailable(account, party=addresses.PATIENT) and letter_allowed(account, party=Contact.Party.PATIENT)
+
+
+def test_a_self_guarantors_own_flag_is_not_read(practice):
+    # A guarantor who is the patient is mailed at the patient's address: the patient's flag decides.
+    account = account_with(practice, relationship=SELF, guarantor_line1="12 Elm Street", guarantor_bad=True)
+    assert mailable(account) and letter_allowed(account)
+
+
 def test_a_self_guarantor_is_mailed_at_the_patients_address(practice):
     account = account_with(practice, relationship=SELF, guarantor_line1="")
     assert mailable(account) and letter_allowed(account)
@@ -92,19 +114,20 @@ def test_a_self_guarantor_is_mailed_at_the_patients_address(practice):
 
 
 @pytest.mark.parametrize(
-    ("relationship", "patient_line1", "patient_bad", "guarantor_line1", "party"),
+    ("relationship", "patient_line1", "patient_bad", "guarantor_line1", "guarantor_bad", "party"),
     list(
         itertools.product(
             (SELF, PARENT),
             ("12 Elm Street", ""),
             (False, True),
             ("9 Oak", "12 Elm Street", ""),
+            (False, True),
             (addresses.GUARANTOR, addresses.PATIENT),
         )
     ),
 )
 def test_mailable_q_and_the_governor_are_one_rule(
-    practice, relationship, patient_line1, patient_bad, guarantor_line1, party
+    practice, relationship, patient_line1, patient_bad, guarantor_line1, guarantor_bad, party
 ):
     account = account_with(
         practice,
@@ -112,6 +135,7 @@ def test_mailable_q_and_the_governor_are_one_rule(
         patient_line1=patient_line1,
         patient_bad=patient_bad,
         guarantor_line1=guarantor_line1,
+        guarantor_bad=guarantor_bad,
     )
     account = PatientAccount.objects.select_related("patient", "guarantor", "practice").get(pk=account.pk)
     governor_party = Contact.Party.GUARANTOR if party == addresses.GUARANTOR else Contact.Party.PATIENT
