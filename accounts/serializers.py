@@ -173,7 +173,9 @@ class PatientDetailOutput(FieldGroupSerializerMixin, serializers.ModelSerializer
 
 @extend_schema_serializer(component_name="Guarantor")
 class GuarantorOutput(FieldGroupSerializerMixin, serializers.ModelSerializer):
-    field_groups = {DEMOGRAPHICS: ("id", "relationship", "first_name", "last_name", "phone", "email", *ADDRESS)}
+    field_groups = {
+        DEMOGRAPHICS: ("id", "relationship", "first_name", "last_name", "phone", "email", *ADDRESS, "address_is_bad")
+    }
 
     class Meta:
         model = Guarantor
