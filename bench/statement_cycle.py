@@ -81,7 +81,10 @@ base AS (
                   WHERE h.account_id = a.id AND h.released_at IS NULL) THEN 'hold'
              WHEN a.cease_communication_on IS NOT NULL THEN 'cease'
              WHEN a.attorney_represented THEN 'attorney'
-             WHEN p.address_is_bad OR p.address_line1 = '' THEN 'address'
+             WHEN CASE WHEN g.relationship = 'self' THEN p.address_is_bad OR p.address_line1 = ''
+                       ELSE g.address_is_bad OR g.address_line1 = ''
+                            OR (p.address_is_bad AND g.address_line1 = p.address_line1
+                                AND g.postal_code = p.postal_code) END THEN 'address'
              WHEN EXISTS (SELECT 1 FROM accounts_claim c WHERE c.account_id = a.id
                   AND c.status IN ('submitted', 'pending', 'appealed')) THEN 'insurance'
            END AS reason,
@@ -92,6 +95,7 @@ base AS (
     FROM accounts_patientaccount a
     JOIN pd ON pd.practice_id = a.practice_id
     JOIN accounts_patient p ON p.id = a.patient_id
+    JOIN accounts_guarantor g ON g.id = a.guarantor_id
     WHERE a.patient_balance > 0 AND a.status <> 'closed'
       AND NOT EXISTS (SELECT 1 FROM reports_statement s WHERE s.guarantor_id = a.guarantor_id
                       AND s.kind IN {kinds} AND s.statement_date > pd.guarantor_since)
