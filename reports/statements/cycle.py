@@ -291,7 +291,11 @@ def _base_rows(practices_as_of: dict[Practice, date]) -> QuerySet:
 # One pass over the base rows (reason and due flag computed once per account): the taking-part
 # accounts of guarantors with a due account, and the suppressed accounts that were due. The rules
 # are the ORM's SQL (_base_rows); only the window and the last-statement lookups are written here.
+# The base rows are a MATERIALIZED CTE: inlined, PostgreSQL evaluated the reason CASE and the due
+# flag (their hashed subplans) twice per account, above the parallel scan (4.5 s instead of 3.0 s
+# at 1M accounts).
 SELECTION_SQL = """
+WITH b AS MATERIALIZED ({base})
 SELECT t.b_id, t.b_practice, t.b_guarantor, t.b_status, t.b_balance, t.b_reason, t.b_oldest,
        CASE WHEN t.b_reason IS NULL THEN (SELECT s.statement_date FROM reports_statement s
             WHERE s.guarantor_id = t.b_guarantor AND s.kind IN ({kinds})
@@ -303,7 +307,7 @@ FROM (
     SELECT b.b_id, b.b_practice, b.b_guarantor, b.b_status, b.b_balance, b.b_reason, b.b_due, b.b_oldest,
            MAX(CASE WHEN b.b_reason IS NULL AND b.b_status IN ({taking}) THEN b.b_due ELSE 0 END)
                OVER (PARTITION BY b.b_guarantor) AS guarantor_due
-    FROM ({base}) b
+    FROM b
 ) t
 WHERE (t.b_reason IS NULL AND t.b_status IN ({taking}) AND t.guarantor_due = 1)
    OR (t.b_reason IS NOT NULL AND t.b_due = 1)
