@@ -62,7 +62,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "accounts_guarantor": (
         "id", "practice_id", "patient_id", "relationship", "first_name", "last_name", "phone", "email",
-        "address_line1", "address_line2", "city", "state", "postal_code",
+        "address_line1", "address_line2", "city", "state", "postal_code", "address_is_bad",
     ),
     "accounts_patientaccount": (
         "id", "practice_id", "account_number", "patient_id", "guarantor_id", "status", "hold_reason",
@@ -767,7 +767,7 @@ class DemoGenerator:
         line1, line2, city, state, postal = person["address"]
         rows["accounts_guarantor"].append(self.join((
             str(guarantor_id), str(practice.id), patient, relationship, first, last, phone, email,
-            line1, line2, city, state, postal,
+            line1, line2, city, state, postal, self.dialect.false,
         )))  # fmt: skip
 
     def _encounters(self, rng, rows, practice, spec, account_id, ages, insurance, payer):
