@@ -18,10 +18,24 @@ from django.utils import timezone
 
 from accounts.money import ZERO
 from core.display import display_time
+from core.sql import analyze_if_grown
 from imports.models import ImportBatch
 from imports.x12 import ADJUSTMENT_GROUPS
 
 MESSAGE_ALREADY_IMPORTED = "{name}: already imported on {when}; nothing changed."
+# A file of this many claims may grow the claim tables by a large share: their statistics are
+# brought up to date when it finishes (DESIGN: a job that rewrites a large share of a table ANALYZEs
+# it before the next one reads it), so a remittance right after its claims is planned on real counts.
+LARGE_IMPORT_CLAIMS = 1000
+IMPORTED_TABLES = [
+    "accounts_patient",
+    "accounts_guarantor",
+    "accounts_patientaccount",
+    "accounts_encounter",
+    "accounts_chargeline",
+    "accounts_claim",
+    "accounts_transaction",
+]
 _LONG_DIGITS = re.compile(r"\d{12}(?=\d)")
 
 
@@ -228,4 +242,6 @@ def batch_finish(batch: ImportBatch, summary: Summary, *, refused: bool = False)
     except IntegrityError:
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED, finished_at=batch.finished_at)
         return False
+    if not refused and summary.claims >= LARGE_IMPORT_CLAIMS:
+        analyze_if_grown(IMPORTED_TABLES)
     return True
