@@ -67,9 +67,11 @@ ADJUSTMENT_KIND = {
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Claims per database transaction; their postings go to the ledger as one batch. Each batch pays
-# a fixed cost (eleven queue-rule statements, the lock, the look-ups): 2,000 claims spread it
-# four times thinner than 500 did, and hold 2,000 accounts' row locks for about a second.
-CLAIMS_PER_CHUNK = 2000
+# a fixed cost (eleven queue-rule statements, the lock, the look-ups): 5,000 claims spread it ten
+# times thinner than 500 did (100,000 claims: 2,275 claims/s against 1,882 at 2,000 a chunk, the
+# same quiet machine), and hold their accounts' row locks for about two seconds: a rep saving a
+# payment on one of them waits that long at most.
+CLAIMS_PER_CHUNK = 5000
 
 
 class ClaimRejected(Exception):
