@@ -606,11 +606,8 @@ class PlacementBatchDetailApi(Api):
         responses={200: PlacementBatchDetailOutput, 403: REFUSED_403, 404: NOT_FOUND_404},
     )
     def get(self, request, pk):
-        batch = selectors.batch_get(user=request.user, batch_id=pk)
-        placements = list(
-            batch.placements.select_related("account__patient", "agency").order_by("account__account_number", "id")
-        )
-        batch.still_placed = sum(1 for placement in placements if placement.status == Placement.Status.PLACED)
+        batch = selectors.batch_with_placements(user=request.user, batch_id=pk)
+        placements = batch.placement_rows
         context = {"request": request, "placements": placements}
         data = PlacementBatchDetailOutput(batch, context=context).data
         audit_reads(user=request.user, objects=placements, field_groups=context.get("field_groups_shown", set()))

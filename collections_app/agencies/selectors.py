@@ -92,6 +92,20 @@ def batch_get(*, user, batch_id) -> PlacementBatch:
     )
 
 
+def batch_with_placements(*, user, batch_id) -> PlacementBatch:
+    """One batch with its placements by account number (`batch.placement_rows`, with account,
+    patient, agency and recall file) and how many are still at the agency (`batch.still_placed`):
+    the batch page and the API show the same."""
+    batch = batch_get(user=user, batch_id=batch_id)
+    batch.placement_rows = list(
+        batch.placements.select_related("account__patient", "agency", "recall_file").order_by(
+            "account__account_number", "id"
+        )
+    )
+    batch.still_placed = sum(1 for placement in batch.placement_rows if placement.status == Placement.Status.PLACED)
+    return batch
+
+
 def placement_get(*, user, placement_id) -> Placement:
     return get_scoped_or_404(
         Placement.objects.select_related("account__patient", "practice", "agency", "batch"), user, pk=placement_id

@@ -26,7 +26,6 @@ from collections_app.agencies.forms import (
     PlacementSelectionForm,
     RecallForm,
 )
-from collections_app.models import Placement
 from core.access import FieldGroup, requires, scope_to_user
 from core.audit import audit_read, audit_reads
 from core.errors import ApplicationError
@@ -191,20 +190,14 @@ def batches(request):
 @require_GET
 @requires(MANAGEMENT)
 def batch_detail(request, pk):
-    batch = selectors.batch_get(user=request.user, batch_id=pk)
-    placements = list(
-        batch.placements.select_related("account__patient", "recall_file").order_by("account__account_number")
-    )
+    batch = selectors.batch_with_placements(user=request.user, batch_id=pk)
+    placements = batch.placement_rows
     audit_reads(
         user=request.user,
         objects=_patients([p.account for p in placements]),
         field_groups={FieldGroup.BILLING, MANAGEMENT},
     )
-    context = {
-        "batch": batch,
-        "placements": placements,
-        "still_placed": sum(1 for p in placements if p.status == Placement.Status.PLACED),
-    }
+    context = {"batch": batch, "placements": placements, "still_placed": batch.still_placed}
     return render(request, "collections_app/agencies/batch_detail.html", context)
 
 

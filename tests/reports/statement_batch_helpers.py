@@ -53,3 +53,19 @@ def pdf_text(data: bytes) -> str:
 def read_file(field) -> bytes:
     with field.open("rb") as handle:
         return handle.read()
+
+
+def record_renders(monkeypatch) -> list[list[int]]:
+    """Every render's statement ids, in order (the real renderer runs)."""
+    from reports.statements import documents
+
+    calls = []
+    real = documents.render_statements_pdf
+
+    def recording(statements):
+        statements = list(statements)
+        calls.append([s.pk for s in statements])
+        return real(statements)
+
+    monkeypatch.setattr(documents, "render_statements_pdf", recording)
+    return calls

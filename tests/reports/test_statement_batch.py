@@ -17,7 +17,7 @@ from reports.models import Statement, StatementBatch
 from reports.statements import batch as batch_module
 from reports.statements import documents
 from tests.factories import StaffUserFactory
-from tests.reports.statement_batch_helpers import make_batch, pdf_pages, pdf_text, read_file
+from tests.reports.statement_batch_helpers import make_batch, pdf_pages, pdf_text, read_file, record_renders
 
 
 @pytest.fixture(autouse=True)
@@ -28,17 +28,7 @@ def small_chunks(settings, tmp_path):
 
 @pytest.fixture
 def renders(monkeypatch):
-    """Every render's statement ids, in order (the real renderer runs)."""
-    calls = []
-    real = documents.render_statements_pdf
-
-    def recording(statements):
-        statements = list(statements)
-        calls.append([s.pk for s in statements])
-        return real(statements)
-
-    monkeypatch.setattr(documents, "render_statements_pdf", recording)
-    return calls
+    return record_renders(monkeypatch)
 
 
 def start(batch, capture):

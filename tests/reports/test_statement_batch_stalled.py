@@ -12,9 +12,8 @@ from core.errors import ApplicationError
 from core.models import AuditEvent
 from reports.models import StatementBatch
 from reports.statements import batch as batch_module
-from reports.statements import documents
 from reports.tasks import STATEMENT_TASK_OPTIONS
-from tests.reports.statement_batch_helpers import make_batch, pdf_pages, read_file
+from tests.reports.statement_batch_helpers import make_batch, pdf_pages, read_file, record_renders
 
 
 @pytest.fixture(autouse=True)
@@ -25,16 +24,7 @@ def small_chunks(settings, tmp_path):
 
 @pytest.fixture
 def renders(monkeypatch):
-    calls = []
-    real = documents.render_statements_pdf
-
-    def recording(statements):
-        statements = list(statements)
-        calls.append([s.pk for s in statements])
-        return real(statements)
-
-    monkeypatch.setattr(documents, "render_statements_pdf", recording)
-    return calls
+    return record_renders(monkeypatch)
 
 
 def lost_after_first_chunk(practice, capture, count=4):
