@@ -272,7 +272,9 @@ class PatientAccount(models.Model):
         SELF_PAY = "self_pay", "Self-pay"
         WORKERS_COMP = "workers_comp", "Workers' comp"
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="accounts")
+    # db_index=False: account_number_unique_per_practice (practice, account_number) serves lookups
+    # by practice; an index of its own would be one more to write at every balance change.
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="accounts", db_index=False)
     account_number = models.CharField(max_length=30)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accounts")
     guarantor = models.ForeignKey(Guarantor, on_delete=models.PROTECT, related_name="accounts")
@@ -280,8 +282,14 @@ class PatientAccount(models.Model):
     hold_reason = models.CharField(max_length=30, blank=True)
     primary_insurance = models.CharField(max_length=20, choices=InsuranceType.choices, default=InsuranceType.COMMERCIAL)
     payer_name = models.CharField(max_length=100, blank=True)
+    # db_index=False: account_rep_follow_up (assigned_rep, follow_up_on) serves lookups by rep.
     assigned_rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_accounts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_accounts",
+        db_index=False,
     )
     follow_up_on = models.DateField("follow-up date", null=True, blank=True)
     patient_balance = models.DecimalField(**MONEY, default=ZERO)
@@ -490,8 +498,9 @@ class Transaction(models.Model):
     insurance_amount = models.DecimalField(**MONEY, default=ZERO)
     effective_on = models.DateField(help_text="The transaction date: what as-of reports use.")
     posted_at = models.DateTimeField(default=timezone.now)
+    # db_index=False: transaction_poster_posted_at (posted_by, posted_at) serves lookups by poster.
     posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     payment_method = models.CharField(max_length=12, choices=PaymentMethod.choices, blank=True)

@@ -71,13 +71,22 @@ class AuditEvent(models.Model):
         TOKEN_REFUSED = "token_refused", "API token refused"
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # db_index=False on user and practice: audit_user_time and audit_practice_time lead with them and
+    # serve their lookups; an index of their own would be two more to write for every audited row.
+    user = models.ForeignKey(
+        StaffUser, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     username = models.CharField(max_length=150, blank=True, help_text="Kept as typed for failed logins.")
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=40, blank=True)
     practice = models.ForeignKey(
-        settings.ACCESS_PRACTICE_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.ACCESS_PRACTICE_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # Comma-separated FieldGroup values shown by one read (all six fit: 60 characters).
     field_group = models.CharField(max_length=100, blank=True)

@@ -25,20 +25,17 @@ remittance, never posted to a patient. A claim that matches nothing goes to the 
 
 from __future__ import annotations
 
-import contextvars
 import gc
 import hashlib
 import logging
-import queue
 import re
-import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from accounts import services as ledger
@@ -270,28 +267,20 @@ def _import_remittance(
             summary.provider_adjustments += int(created)
     context = _Context(practice, acting_user, summary, file_name, remittance, row, payer, effective_on)
     claims = remittance.claims
-    with _chunk_writer(context, progress, pipelined=len(claims) > CLAIMS_PER_CHUNK) as write:
-        for start in range(0, len(claims), CLAIMS_PER_CHUNK):
-            write(_chunk_steps(context, claims[start : start + CLAIMS_PER_CHUNK]))
+    for start in range(0, len(claims), CLAIMS_PER_CHUNK):
+        with transaction.atomic():
+            _import_chunk(context, claims[start : start + CLAIMS_PER_CHUNK])
+        progress.step(len(claims[start : start + CLAIMS_PER_CHUNK]))  # once the chunk committed
 
 
-@dataclass
-class _Chunk:
-    """A chunk of claims ready to write: `steps` in the file's order, each ("post", [_Pending]),
-    ("reverse", clp, claim), ("unmatched", clp) or ("reject", reason, segment)."""
-
-    claims: int
-    steps: list[tuple]
-
-
-def _chunk_steps(context: _Context, chunk: list[x12.ClaimPayment]) -> _Chunk:
-    """What a chunk of claims will write, worked out before anything is written: the matches in
-    one query, each claim's balance checked and its postings built; consecutive claims' postings
-    as one batch (transactions_post_many). A reversal, or a claim seen again, ends the batch
-    before it: the ledger sees the claims in the file's order."""
-    summary = context.summary
+def _import_chunk(context: _Context, chunk: list[x12.ClaimPayment]) -> None:
+    """Post a chunk of claims in one transaction: the matches in one query, the postings of
+    consecutive claims as one batch (transactions_post_many) with their claims' updates. A batch
+    with a refused posting is posted again claim by claim, each in its own savepoint, so only the
+    refused claim rolls back and is reported. A reversal, or a claim seen again, posts the batch
+    before it first: the ledger sees the claims in the file's order."""
+    summary, file_name = context.summary, context.file_name
     matches = _match_many(context.practice, chunk)
-    steps: list[tuple] = []
     pending: list[_Pending] = []
     pending_claims: set[int] = set()
     for clp in chunk:
@@ -303,99 +292,24 @@ def _chunk_steps(context: _Context, chunk: list[x12.ClaimPayment]) -> _Chunk:
             check_balances(clp)
             claim = _matched(matches, clp)
             if claim is None:
-                steps.append(("unmatched", clp))
+                _record_unmatched(context, clp)
                 continue
             if clp.is_reversal or claim.pk in pending_claims:
-                if pending:
-                    steps.append(("post", pending))
+                _post_pending(context, pending)
                 pending, pending_claims = [], set()
             if clp.is_reversal:
-                steps.append(("reverse", clp, claim))
+                # One claim, one savepoint: a refusal rolls back the claim's other reversals.
+                with transaction.atomic():
+                    changed = _reverse(context, clp, claim)
+                _count(context, clp, changed, 0)  # _reverse counts its postings
                 continue
             pending.append(_Pending(clp, claim, _postings(context, clp, claim, totals), totals))
             pending_claims.add(claim.pk)
         except ClaimRejected as rejected:
-            steps.append(("reject", rejected.reason, rejected.position))
+            summary.reject(file_name, rejected.reason, segment=rejected.position)
         except ApplicationError as error:
-            steps.append(("reject", f"claim {clp.control_number}: {error.message}", clp.position))
-    if pending:
-        steps.append(("post", pending))
-    return _Chunk(len(chunk), steps)
-
-
-def _write_chunk(context: _Context, chunk: _Chunk, progress: Progress) -> None:
-    """A chunk's steps in one transaction. A batch with a refused posting is posted again claim
-    by claim, each in its own savepoint, so only the refused claim rolls back and is reported."""
-    summary, file_name = context.summary, context.file_name
-    with transaction.atomic():
-        for step in chunk.steps:
-            what = step[0]
-            if what == "post":
-                _post_pending(context, step[1])
-            elif what == "reject":
-                summary.reject(file_name, step[1], segment=step[2])
-            elif what == "unmatched":
-                _record_unmatched(context, step[1])
-            else:
-                clp, claim = step[1], step[2]
-                try:
-                    # One claim, one savepoint: a refusal rolls back the claim's other reversals.
-                    with transaction.atomic():
-                        changed = _reverse(context, clp, claim)
-                except ClaimRejected as rejected:
-                    summary.reject(file_name, rejected.reason, segment=rejected.position)
-                    continue
-                except ApplicationError as error:
-                    summary.reject(file_name, f"claim {clp.control_number}: {error.message}", segment=clp.position)
-                    continue
-                _count(context, clp, changed, 0)  # _reverse counts its postings
-    progress.step(chunk.claims)  # once the chunk committed
-
-
-@contextmanager
-def _chunk_writer(context: _Context, progress: Progress, *, pipelined: bool):
-    """`write(chunk)`: the chunk written, in order. Pipelined (PostgreSQL, a file of several
-    chunks, not inside a caller's transaction): a writer thread with its own connection writes
-    each chunk while this one reads and prepares the next; Python and the database then work at
-    once, on the two cores. Only the writer changes the summary's posting counts and the
-    database, one chunk after the other, so what is written and reported is the same as one
-    chunk after the other in this thread; preparing a chunk only reads (the matches), and no
-    claim's outcome depends on what the chunks before it wrote except through the writer. The
-    first failure stops the import, as it would in this thread; chunks committed before it stay,
-    and importing the file again completes it."""
-    if not pipelined or connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield lambda chunk: _write_chunk(context, chunk, progress)
-        return
-    chunks: queue.Queue[_Chunk | None] = queue.Queue(maxsize=1)
-    failures: list[BaseException] = []
-
-    def write_all() -> None:
-        try:
-            while (chunk := chunks.get()) is not None:
-                if not failures:
-                    _write_chunk(context, chunk, progress)
-        except BaseException as error:  # reported to the preparing thread, which stops
-            failures.append(error)
-            while chunks.get() is not None:  # never leave the preparing thread blocked on put
-                pass
-        finally:
-            connection.close()  # this thread's own
-
-    writer = threading.Thread(target=contextvars.copy_context().run, args=(write_all,), name="835 writer")
-    writer.start()
-
-    def write(chunk: _Chunk) -> None:
-        if failures:
-            raise failures[0]
-        chunks.put(chunk)
-
-    try:
-        yield write
-    finally:
-        chunks.put(None)
-        writer.join()
-    if failures:
-        raise failures[0]
+            summary.reject(file_name, f"claim {clp.control_number}: {error.message}", segment=clp.position)
+    _post_pending(context, pending)
 
 
 @dataclass(slots=True)
@@ -576,8 +490,7 @@ def _post(context: _Context, clp: x12.ClaimPayment, claim: Claim) -> bool:
 
 
 def _claims_update(changes: list[tuple]) -> None:
-    # One UPDATE for the batch's claims (a claim is in a batch at most once: _chunk_steps). The payer's
-    # claim number first on file stays, whatever a line prepared before it was written read.
+    # One UPDATE for the batch's claims (a claim is in a batch at most once: _import_chunk).
     update_from_values(
         table=Claim._meta.db_table,
         columns={
@@ -590,7 +503,7 @@ def _claims_update(changes: list[tuple]) -> None:
         rows=changes,
         assignments=(
             "paid_amount = t.paid_amount + v.paid, status = v.status, adjudicated_on = v.adjudicated_on, "
-            "payer_claim_number = COALESCE(NULLIF(t.payer_claim_number, ''), v.payer_claim_number)"
+            "payer_claim_number = v.payer_claim_number"
         ),
     )
 
