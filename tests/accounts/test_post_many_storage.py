@@ -5,6 +5,8 @@ Both must store exactly what the batch returns, and read back odd text unchanged
 from datetime import date
 from decimal import Decimal
 
+from django.db.models.signals import post_init
+
 from accounts import services as ledger
 from accounts.models import Encounter, PatientAccount, Transaction
 from core.models import AuditEvent
@@ -32,6 +34,27 @@ def test_the_rows_stored_are_the_rows_returned_in_posting_order(practice, medium
         (str(row.pk), row.account_id, row.kind) for row in rows
     )
     assert {(a.username, a.user_id, a.practice_id) for a in audits} == {(medium.username, medium.pk, practice.pk)}
+
+
+def test_a_listener_for_new_ledger_rows_hears_every_row_of_a_batch(practice, medium):
+    # A batch builds its rows without Model.__init__ only while nothing listens for their init.
+    heard = []
+
+    def listen(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(listen, sender=Transaction)
+    try:
+        account, encounter = twin(practice)
+        rows = ledger.transactions_post_many(
+            acting_user=medium, postings=remittance_postings(account, encounter, "4.10", "L1")
+        )
+    finally:
+        post_init.disconnect(listen, sender=Transaction)
+    assert rows and all(any(row is each for each in heard) for row in rows)
+    stored = Transaction.objects.in_bulk([row.pk for row in rows])
+    for row in rows:
+        assert [getattr(stored[row.pk], name) for name in FIELDS] == [getattr(row, name) for name in FIELDS]
 
 
 def test_odd_references_are_stored_and_replayed_as_written(practice):
