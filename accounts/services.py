@@ -232,11 +232,11 @@ def _posting_clean(
         raise ApplicationError(MESSAGE_NEEDS_METHOD, field="payment_method")
     if kind == Kind.WRITE_OFF and not write_off_reason:
         raise ApplicationError(MESSAGE_NEEDS_REASON, field="write_off_reason")
+    texts_clean = set() if texts_clean is None else texts_clean
     for field, text in (("reference", reference), ("memo", memo)):
-        if texts_clean is None or text not in texts_clean:
+        if text not in texts_clean:
             refuse_card_numbers(field, text)
-            if texts_clean is not None:
-                texts_clean.add(text)
+            texts_clean.add(text)
     return patient_amount, insurance_amount, idempotency_key_clean(idempotency_key)
 
 
@@ -552,7 +552,6 @@ def transactions_post_many(
 
 # Every column of the ledger, in the model's order (the positional constructor's and COPY's).
 _ROW_FIELDS = tuple(field.attname for field in Transaction._meta.concrete_fields)
-_new_transaction = object.__new__
 
 
 def _new_row(*, account: PatientAccount, posted_by, **values) -> Transaction:
@@ -565,7 +564,7 @@ def _new_row(*, account: PatientAccount, posted_by, **values) -> Transaction:
     if pre_init.has_listeners(Transaction) or post_init.has_listeners(Transaction):
         row = Transaction(*map(values.get, _ROW_FIELDS))  # someone listens now: the signals are sent
     else:
-        row = _new_transaction(Transaction)
+        row = object.__new__(Transaction)
         row.__dict__.update(zip(_ROW_FIELDS, map(values.get, _ROW_FIELDS), strict=True))
         row._state = ModelState()
     row._state.fields_cache["account"] = account
