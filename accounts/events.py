@@ -11,6 +11,11 @@ connects in its AppConfig.ready): payment_plans before collections_app, so the q
 as the payment left it (a lapsed plan caught up no longer puts the account in the queue).
 """
 
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import transaction
 from django.dispatch import Signal
 
 # Keyword arguments: `posting` (the accounts.Transaction row just written; for a reversal, the
@@ -25,3 +30,45 @@ ledger_posted = Signal()
 # its transaction, with every account of the batch locked, and see the balances the batch left:
 # each must end where it would have after the same rows posted one by one through ledger_posted.
 ledger_posted_many = Signal()
+
+# A run of batches: an import posts a file as many batches, each in its own transaction. A
+# receiver whose work is set-based over accounts and may wait until the file is posted (the work
+# queue's re-evaluation, a fixed cost of eleven rule statements a batch, run inside each batch's
+# transaction on rows it has just written) notes the accounts under its key (ledger_run_defer) and
+# does the work once, when `ledger_run_ended` is sent after the run: keyword `noted`, {key: the
+# accounts noted under it}. Sent when the run ends, normally or not (the batches committed before a
+# failure have been posted), outside any batch's transaction; not sent from a rolled-back caller's
+# transaction, where nothing was posted. Outside a run, ledger_run_defer answers False and the
+# receiver acts at once, in the batch's transaction.
+ledger_run_ended = Signal()
+
+_run_noted: ContextVar[dict[str, set[int]] | None] = ContextVar("ledger_run_noted", default=None)
+
+
+@contextmanager
+def ledger_run():
+    """Post a run of batches (see ledger_run_ended); inside a run already, the outer run goes on."""
+    if _run_noted.get() is not None:
+        yield
+        return
+    noted: dict[str, set[int]] = {}
+    token = _run_noted.set(noted)
+    failed = False
+    try:
+        yield
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        _run_noted.reset(token)
+        if noted and not (failed and transaction.get_connection().needs_rollback):
+            ledger_run_ended.send(sender=None, noted=noted)
+
+
+def ledger_run_defer(key: str, account_ids: Iterable[int]) -> bool:
+    """Note accounts for `key`'s receiver of ledger_run_ended; False outside a run (act now)."""
+    noted = _run_noted.get()
+    if noted is None:
+        return False
+    noted.setdefault(key, set()).update(account_ids)
+    return True

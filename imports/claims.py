@@ -25,6 +25,7 @@ from decimal import ROUND_CEILING
 from django.db import transaction
 
 from accounts import services as ledger
+from accounts.events import ledger_run
 from accounts.models import ChargeLine, Claim, Encounter, Guarantor, Patient, PatientAccount, Practice, Transaction
 from accounts.money import ZERO
 from accounts.selectors import practice_today
@@ -135,10 +136,11 @@ def import_837(
         interchange_control_number=interchange.control_number[:9],
     )
     progress.start("Creating claims", len(claims))
-    for start in range(0, len(claims), CLAIMS_PER_CHUNK):
-        chunk = claims[start : start + CLAIMS_PER_CHUNK]
-        _import_chunk(practice, chunk, summary, file_name, acting_user)
-        progress.step(len(chunk))  # once the chunk committed
+    with ledger_run():  # the work queue follows the file's charges once, when all are posted
+        for start in range(0, len(claims), CLAIMS_PER_CHUNK):
+            chunk = claims[start : start + CLAIMS_PER_CHUNK]
+            _import_chunk(practice, chunk, summary, file_name, acting_user)
+            progress.step(len(chunk))  # once the chunk committed
     batch_finish(batch, summary)
     return summary
 

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts import services as ledger
+from accounts.events import ledger_run
 from accounts.models import Claim, Practice, Transaction
 from accounts.money import ZERO
 from accounts.selectors import practice_today
@@ -176,7 +177,8 @@ def import_835(
         interchange_control_number=interchange.control_number[:9],
     )
     progress.start("Posting remittance claims", sum(len(remittance.claims) for remittance in remittances))
-    with _parsed_file_frozen():
+    # The work queue follows the file's postings once, when all are posted (ledger_run).
+    with _parsed_file_frozen(), ledger_run():
         for remittance in remittances:
             _import_remittance(practice, batch, remittance, file_name, summary, acting_user, progress)
     batch_finish(batch, summary)

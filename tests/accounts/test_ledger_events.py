@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts import services as ledger
-from accounts.events import ledger_posted
+from accounts.events import ledger_posted, ledger_run, ledger_run_defer, ledger_run_ended
 from accounts.models import AccountAgingState, Practice, Transaction
 from accounts.selectors import practice_today
 from collections_app.models import QueueEntry, WorkItem
@@ -147,3 +147,26 @@ def test_a_payment_at_2330_in_los_angeles_is_dated_that_day_there(account, zone,
     assert row.effective_on.isoformat() == "2026-11-30"
     reversal = ledger.transaction_reverse(acting_user=None, transaction_id=row.pk, reason="Posted in error")
     assert reversal.effective_on.isoformat() == "2026-11-30"
+
+
+def test_a_run_of_batches_hands_its_noted_accounts_over_once_when_the_outermost_run_ends():
+    ended = []
+
+    def receiver(sender, *, noted, **kwargs):
+        ended.append({key: set(ids) for key, ids in noted.items()})
+
+    ledger_run_ended.connect(receiver, dispatch_uid="test_run_ended")
+    try:
+        assert ledger_run_defer("queue", [1]) is False  # no run: the receiver acts at once
+        with ledger_run():
+            assert ledger_run_defer("queue", [1, 2]) is True
+            with ledger_run():  # an import inside another's run: the outer one goes on
+                ledger_run_defer("queue", [3])
+            assert ended == []
+            ledger_run_defer("plans", [2])
+        assert ended == [{"queue": {1, 2, 3}, "plans": {2}}]
+        with ledger_run():
+            pass  # nothing noted: nothing sent
+        assert len(ended) == 1
+    finally:
+        ledger_run_ended.disconnect(dispatch_uid="test_run_ended")

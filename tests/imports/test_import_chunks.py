@@ -1,6 +1,7 @@
 """Imports in chunks: a claim the ledger refuses in the middle of a chunk rolls back alone and is
 reported; the other claims of the chunk post, and the ledger matches the balances. Claims across
-chunks post, replay, reject and reverse in the file's order; a failure keeps the chunks before it."""
+chunks post, replay, reject and reverse in the file's order; a failure keeps the chunks before it.
+The work queue follows the file once, when it is posted, or when it fails after some chunks."""
 
 import dataclasses
 from decimal import Decimal
@@ -8,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.ledger_check import ledger_mismatches
-from accounts.models import Claim, Transaction
+from accounts.models import AccountAgingState, Claim, Transaction
+from collections_app import receivers
+from collections_app.models import WorkItem
 from imports import remittance, x12
 from imports import x12_generator as gen
 from imports.claims import import_837
@@ -151,3 +154,66 @@ def test_a_failure_in_a_chunk_stops_the_import_and_keeps_the_chunks_before_it(pr
     assert (summary.claims_posted, summary.claims_unchanged) == (6, 3)
     assert not Claim.objects.filter(adjudicated_on__isnull=True).exists()
     assert not ledger_mismatches()[0]
+
+
+def _past_due_since_last_night(practice, claims) -> set[int]:
+    """Last night's aging called each claim's account past due (an older balance, paid since):
+    the accounts that owe again once the remittance moves patient responsibility to them."""
+    import_837(practice=practice, content=gen.write_837(claims), file_name="visits.837")
+    accounts = dict(Claim.objects.values_list("patient_control_number", "account_id"))
+    AccountAgingState.objects.bulk_create(
+        AccountAgingState(account_id=account_id, practice=practice, is_past_due=True)
+        for account_id in accounts.values()
+    )
+    assert not WorkItem.objects.exists()
+    return {accounts[claim.control_number] for claim in claims if sum(line.patient for line in claim.lines) > 0}
+
+
+def _past_due_queue() -> set[int]:
+    items = WorkItem.objects.filter(reason=WorkItem.Reason.PAST_DUE, cleared_at__isnull=True)
+    return set(items.values_list("account_id", flat=True))
+
+
+def test_the_work_queue_follows_a_file_of_several_chunks_once_all_is_posted(practice, chunks_written, monkeypatch):
+    claims = gen.generate_claims(7, seed=44)
+    owing = _past_due_since_last_night(practice, claims)
+    assert owing
+    refreshed: list[set[int]] = []
+    refresh = receivers.queue_refresh_accounts
+
+    def spy(*, account_ids):
+        refreshed.append(set(account_ids))
+        refresh(account_ids=account_ids)
+
+    monkeypatch.setattr(receivers, "queue_refresh_accounts", spy)
+
+    summary = import_835(practice=practice, content=gen.write_835(claims), file_name="era.835")
+
+    assert summary.claims_posted == 7 and chunks_written == [3, 3, 1]
+    assert _past_due_queue() == owing  # each account owing again is back in the queue
+    assert refreshed == [owing]  # once for the file, not once a chunk
+
+
+def test_a_failed_import_still_brings_the_queue_up_to_date_for_the_chunks_it_posted(
+    practice, chunks_written, monkeypatch
+):
+    claims = gen.generate_claims(9, seed=45)
+    owing = _past_due_since_last_night(practice, claims)
+    post_pending = remittance._post_pending
+    calls = []
+
+    def second_fails(context, pending):
+        calls.append(len(pending))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        post_pending(context, pending)
+
+    monkeypatch.setattr(remittance, "_post_pending", second_fails)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        import_835(practice=practice, content=gen.write_835(claims), file_name="era.835")
+
+    first_chunk = {claim.control_number for claim in claims[:3]}
+    posted = set(Claim.objects.filter(patient_control_number__in=first_chunk).values_list("account_id", flat=True))
+    assert posted & owing
+    assert _past_due_queue() == posted & owing
