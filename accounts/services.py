@@ -19,7 +19,7 @@ from accounts.events import ledger_posted, ledger_posted_many
 from accounts.models import AddressHistory, Encounter, Patient, PatientAccount, Practice, Transaction
 from accounts.money import ZERO, to_money
 from accounts.selectors import practice_today
-from accounts.validators import refuse_card_numbers
+from accounts.validators import refuse_card_numbers, texts_without_card_numbers
 from core.access import FieldGroup, check_director_or_command_line
 from core.audit import COMMAND_LINE, audit_record, audit_record_many
 from core.errors import ApplicationError
@@ -424,7 +424,7 @@ def transactions_post_many(
     claim statuses) is then what the receivers see, as it is after a posting one by one.
     """
     cleaned = []
-    texts_clean: set[str] = set()
+    texts_clean = texts_without_card_numbers(text for posting in postings for text in (posting.reference, posting.memo))
     for posting in postings:
         patient_amount, insurance_amount, key = _posting_clean(
             kind=posting.kind,

@@ -7,9 +7,11 @@ brings it back).
 The queue rules read the ledger only through `patient_balance > 0` (`queues.rules._owes`), and a
 queue entry's score through the balance of an account that has open work. So a posting matters to
 the queue when it moves the patient balance across zero, or when the account has open work items
-to clear or re-score; any other posting (a charge on an account already owing with nothing open,
-an insurance-only posting) can open or clear nothing, and re-evaluating eleven rules for it would
-only cost time on every charge an import posts.
+to clear or re-score. One rule reads claims instead: claim follow-up opens for a denied claim, and
+a remittance's batch denies claims with postings that move no patient balance, so a batch's
+accounts with a denied claim are re-evaluated too. Any other posting (a charge on an account
+already owing with nothing open, an insurance-only posting) can open or clear nothing, and
+re-evaluating eleven rules for it would only cost time on every charge an import posts.
 """
 
 from decimal import Decimal
@@ -46,7 +48,8 @@ def queue_follows_ledger(sender, *, posting: Transaction, account_id: int, **kwa
 
 def postings_can_change_queue(*, postings: list[Transaction], balances_before: dict[int, Decimal]) -> set[int]:
     """posting_can_change_queue for a batch: the accounts where one of the batch's rows, in order,
-    moved the patient balance across zero, or that have open work items (one query for them all).
+    moved the patient balance across zero, that have open work items, or a denied claim to follow
+    up (an 835's denial: its adjustment moves no patient balance); a query for each, for them all.
     Unlike one posting at a time, an insurance-only posting on an account with open work counts
     too: the score reads patient + insurance balance, and the set-based refresh costs little."""
     balance = dict(balances_before)
@@ -60,6 +63,11 @@ def postings_can_change_queue(*, postings: list[Transaction], balances_before: d
     if rest:
         open_work = WorkItem.objects.filter(account_id__in=rest, cleared_at__isnull=True)
         crossed.update(open_work.values_list("account_id", flat=True).distinct())
+    rest -= crossed
+    if rest:
+        # A remittance's denial moves no patient balance, but the claim is to be followed up now.
+        denied = Claim.objects.filter(account_id__in=rest, status=Claim.Status.DENIED)
+        crossed.update(denied.values_list("account_id", flat=True).distinct())
     return crossed
 
 

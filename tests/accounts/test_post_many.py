@@ -10,6 +10,7 @@ from accounts import services as ledger
 from accounts.ledger_check import ledger_mismatches
 from accounts.models import PatientAccount, Transaction
 from accounts.selectors import practice_today
+from accounts.validators import texts_without_card_numbers
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from payment_plans import services as plans
@@ -162,6 +163,9 @@ def test_a_reference_reused_with_another_amount_refuses_the_whole_batch(practice
         ({"patient_amount": Decimal("5.00"), "insurance_amount": Decimal("-4.00")}, "insurance_amount"),
         ({"encounter_id": None}, "encounter"),
         ({"patient_amount": Decimal("-5.00"), "insurance_amount": Decimal("5.00")}, "patient_amount"),
+        # A card number anywhere in the batch's texts, found however many texts are clean.
+        ({"memo": "Paid by card 4111 1111 1111 1111"}, "memo"),
+        ({"reference": "4111-1111-1111-1111"}, "reference"),
     ],
 )
 def test_a_posting_transaction_post_refuses_refuses_the_batch(practice, change, field):
@@ -238,3 +242,10 @@ def test_a_payment_in_a_batch_moves_the_plan_as_one_by_one(practice, medium):
 
     assert plan_state(batch_account) == plan_state(single_account)
     assert plan_state(batch_account)[1][0][0] == Decimal("30.00")
+
+
+def test_a_batch_s_texts_are_searched_for_card_numbers_together_as_each_alone():
+    texts = ["ERA 8812: CO 45 253", "835:payer:88 12:CLM 77:PR", "Card 4111 1111 1111 1111", "4012888888881881", ""]
+    assert texts_without_card_numbers(texts) == {"ERA 8812: CO 45 253", "835:payer:88 12:CLM 77:PR", ""}
+    # The digits of two texts never run together into one number.
+    assert texts_without_card_numbers(["4111 1111", "1111 1111"]) == {"4111 1111", "1111 1111"}

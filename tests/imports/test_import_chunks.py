@@ -1,7 +1,8 @@
 """Imports in chunks: a claim the ledger refuses in the middle of a chunk rolls back alone and is
 reported; the other claims of the chunk post, and the ledger matches the balances. Claims across
 chunks post, replay, reject and reverse in the file's order; a failure keeps the chunks before it.
-The work queue follows the file once, when it is posted, or when it fails after some chunks."""
+The work queue follows the file once, when it is posted, or when it fails after some chunks; its
+denials go to claim follow-up then."""
 
 import dataclasses
 from decimal import Decimal
@@ -217,3 +218,24 @@ def test_a_failed_import_still_brings_the_queue_up_to_date_for_the_chunks_it_pos
     posted = set(Claim.objects.filter(patient_control_number__in=first_chunk).values_list("account_id", flat=True))
     assert posted & owing
     assert _past_due_queue() == posted & owing
+
+
+def test_a_remittance_s_denials_go_to_claim_follow_up_as_the_file_is_posted(practice, chunks_written):
+    claims = gen.generate_claims(5, seed=46)
+    import_837(practice=practice, content=gen.write_837(claims), file_name="visits.837")
+    # The payer denies the first three: nothing paid, each charge a contractual adjustment.
+    zero = Decimal("0.00")
+    denied = [
+        dataclasses.replace(
+            claim, lines=[dataclasses.replace(line, allowed=zero, patient=zero) for line in claim.lines]
+        )
+        for claim in claims[:3]
+    ]
+
+    summary = import_835(practice=practice, content=gen.write_835(denied + claims[3:]), file_name="era.835")
+
+    assert summary.claims_posted == 5
+    denied_accounts = set(Claim.objects.filter(status=Claim.Status.DENIED).values_list("account_id", flat=True))
+    assert len(denied_accounts) == 3
+    follow_up = WorkItem.objects.filter(reason=WorkItem.Reason.CLAIM_FOLLOW_UP, cleared_at__isnull=True)
+    assert set(follow_up.values_list("account_id", flat=True)) == denied_accounts
