@@ -573,8 +573,9 @@ def _new_row(*, account: PatientAccount, posted_by, **values) -> Transaction:
     return row
 
 
-# A row's values in _ROW_FIELDS order, for COPY.
-_row_values = operator.attrgetter(*_ROW_FIELDS)
+# A row's values in _ROW_FIELDS order, for COPY: read from the instance's own dict (each field is
+# there, set by _new_row or Model.__init__), not through the foreign keys' descriptors.
+_row_values = operator.itemgetter(*_ROW_FIELDS)
 
 
 def _ledger_insert(rows: list[Transaction]) -> None:
@@ -596,7 +597,7 @@ def _ledger_insert(rows: list[Transaction]) -> None:
         row.id = pk
         row._state.adding = False
         row._state.db = connection.alias
-    copy_rows(table=table, columns=list(_ROW_FIELDS), rows=map(_row_values, rows))
+    copy_rows(table=table, columns=list(_ROW_FIELDS), rows=(_row_values(row.__dict__) for row in rows))
 
 
 def _replayed(row: Transaction) -> Transaction:
