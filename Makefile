@@ -50,11 +50,13 @@ install: $(STAMP)
 migrate: install
 	$(MANAGE) migrate --noinput
 
-# Then tonight's jobs (aging snapshot, promises, plans, holds, queues), so the reps' queues are
-# filled from the start; a second `make run` finds them done for today and changes nothing.
+# Then a claims file and its remittance (two claims for the review list), and tonight's jobs
+# (aging snapshot, promises, plans, holds, queues), so the reps' queues are filled from the
+# start; a second `make run` finds them done for today and changes nothing.
 seed: migrate
 	@mkdir -p $(BROKER_FOLDER)/out $(BROKER_FOLDER)/processed $(BROKER_FOLDER)/control
 	$(MANAGE) seed_demo --accounts $(DEMO_ACCOUNTS) --practices $(DEMO_PRACTICES) --if-empty
+	$(MANAGE) seed_demo_remittance
 	$(MANAGE) run_nightly
 	$(MANAGE) seed_demo_letters
 
