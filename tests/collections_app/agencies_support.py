@@ -1,10 +1,10 @@
 """Accounts ready for an agency, and agencies, for the agency tests."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.utils import timezone
-
+from accounts.selectors import practice_today
 from collections_app.models import Agency, Contact
 from tests.conftest import post_visit
 from tests.factories import PatientAccountFactory
@@ -13,13 +13,18 @@ Outcome = Contact.Outcome
 
 
 def letter(account, outcome, days_ago: int):
+    """A letter sent at noon, the practice's time, `days_ago` days before the practice's today: on
+    that local date whatever the hour (now minus whole days can fall on the day before or after
+    where daylight saving time differs between then and now)."""
+    zone = ZoneInfo(account.practice.time_zone)
+    sent_on = practice_today(account.practice) - timedelta(days=days_ago)
     return Contact.objects.create(
         account=account,
         practice=account.practice,
         channel=Contact.Channel.LETTER,
         party=Contact.Party.PATIENT,
         outcome=outcome,
-        occurred_at=timezone.now() - timedelta(days=days_ago),
+        occurred_at=datetime.combine(sent_on, time(12), tzinfo=zone),
     )
 
 
