@@ -126,9 +126,9 @@ def test_claims_across_chunks_post_replay_reject_and_reverse_in_the_files_order(
     assert not ledger_mismatches()[0]
 
 
-def test_a_failure_in_a_chunk_stops_the_import_and_keeps_the_chunks_before_it(practice, chunks_written, monkeypatch):
-    claims = gen.generate_claims(9, seed=43)
-    import_837(practice=practice, content=gen.write_837(claims), file_name="visits.837")
+def _second_batch_fails(monkeypatch):
+    """The database goes away as the import posts its second batch of claims: the batch sizes
+    posted (or tried), and the real _post_pending to put back."""
     post_pending = remittance._post_pending
     calls = []
 
@@ -139,6 +139,13 @@ def test_a_failure_in_a_chunk_stops_the_import_and_keeps_the_chunks_before_it(pr
         post_pending(context, pending)
 
     monkeypatch.setattr(remittance, "_post_pending", second_fails)
+    return calls, post_pending
+
+
+def test_a_failure_in_a_chunk_stops_the_import_and_keeps_the_chunks_before_it(practice, chunks_written, monkeypatch):
+    claims = gen.generate_claims(9, seed=43)
+    import_837(practice=practice, content=gen.write_837(claims), file_name="visits.837")
+    calls, post_pending = _second_batch_fails(monkeypatch)
     text = gen.write_835(claims)
 
     with pytest.raises(RuntimeError, match="went away"):
@@ -200,16 +207,7 @@ def test_a_failed_import_still_brings_the_queue_up_to_date_for_the_chunks_it_pos
 ):
     claims = gen.generate_claims(9, seed=45)
     owing = _past_due_since_last_night(practice, claims)
-    post_pending = remittance._post_pending
-    calls = []
-
-    def second_fails(context, pending):
-        calls.append(len(pending))
-        if len(calls) == 2:
-            raise RuntimeError("the database went away")
-        post_pending(context, pending)
-
-    monkeypatch.setattr(remittance, "_post_pending", second_fails)
+    _second_batch_fails(monkeypatch)
 
     with pytest.raises(RuntimeError, match="went away"):
         import_835(practice=practice, content=gen.write_835(claims), file_name="era.835")
