@@ -46,8 +46,10 @@ def seed_payment_plans(*, seed: int, today: date) -> dict[str, int]:
     )
     chosen: dict[int, list[PatientAccount]] = {}
     for account in candidates:
-        # The services set plans up on the practice's real today: only when seeding for today.
-        if practice_today(account.practice) != today:
+        # The services set plans up on the practice's real today: only when seeding for today,
+        # which in a practice a few time zones away may already (or still) be the next (or the
+        # previous) date; seeding for another date sets up no plans.
+        if abs((practice_today(account.practice) - today).days) > 1:
             continue
         picked = chosen.setdefault(account.practice_id, [])
         if len(picked) < PLANS_PER_PRACTICE and rnd.random() < 0.3:
@@ -86,7 +88,7 @@ def seed_payment_plans(*, seed: int, today: date) -> dict[str, int]:
                 payment_method=Transaction.PaymentMethod.CARD,
                 reference=f"DEMO-PLAN-{plan.pk}-DOWN",
                 memo="Down payment on the payment plan",
-                effective_on=today,
+                effective_on=practice_today(practice),
             )
             services.plan_payment_received(account_id=account.pk, acting_user=rep)
     return {"payment_plans": created}
